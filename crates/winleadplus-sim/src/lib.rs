@@ -1,0 +1,1 @@
+//! winleadplus-sim (under construction).
