@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS lignes_contrat;
+DROP TABLE IF EXISTS contrats;
