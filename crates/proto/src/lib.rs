@@ -36,3 +36,28 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("desc
 
 #[cfg(test)]
 mod wire_contract;
+
+/// NATS subjects and JetStream names both services agree on (ARCHITECTURE.md, "NATS"). Part of
+/// the contract, like the messages: the one hand-written item of this crate.
+pub mod subjects {
+    /// Core NATS request/reply: `events.ClientCreateBatch` → `events.ClientCreateBatchReply`.
+    pub const CLIENT_CREATE: &str = "client.create.from-winleadplus";
+    /// JetStream: `events.ClientUpdated`, deduplicated by `Nats-Msg-Id`.
+    pub const CLIENT_UPDATE: &str = "client.update.from-winleadplus";
+    /// Queue group of the create responders (one reply per request across replicas).
+    pub const CREATE_QUEUE_GROUP: &str = "client-core";
+    /// Stream holding `CLIENT_UPDATE` (and nothing else).
+    pub const UPDATE_STREAM: &str = "CRM_CLIENTS";
+    /// Durable pull consumer of client-core on `UPDATE_STREAM`.
+    pub const UPDATE_CONSUMER: &str = "client-core";
+
+    /// A subject under an optional prefix (`""` in production; a unique prefix per test so
+    /// that parallel tests on one NATS server do not see each other's messages).
+    pub fn prefixed(prefix: &str, subject: &str) -> String {
+        if prefix.is_empty() {
+            subject.to_owned()
+        } else {
+            format!("{}.{subject}", prefix.trim_end_matches('.'))
+        }
+    }
+}

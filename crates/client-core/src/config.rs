@@ -1,0 +1,87 @@
+//! Start-up configuration of client-core: one typed struct, every field a `--flag` and an
+//! environment variable (ARCHITECTURE.md, "Runtime contract"), validated before anything runs.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, ValueEnum};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON when standard error is not a terminal, pretty otherwise.
+    Auto,
+    /// One JSON object per line (production).
+    Json,
+    /// Human-readable (terminal).
+    Pretty,
+}
+
+/// client-core: CRM clients over gRPC, and the consumer of WinLeadPlus client events.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "client-core", version, about)]
+pub struct Config {
+    /// gRPC listen address (clients.ClientBaseService, health, reflection).
+    #[arg(long, env = "CORE_GRPC_ADDR", default_value = "0.0.0.0:50051")]
+    pub grpc_addr: SocketAddr,
+
+    /// HTTP listen address (/healthz, /readyz, /metrics).
+    #[arg(long, env = "CORE_HTTP_ADDR", default_value = "0.0.0.0:8081")]
+    pub http_addr: SocketAddr,
+
+    /// PostgreSQL URL of the crm_core database.
+    #[arg(
+        long,
+        env = "CORE_DATABASE_URL",
+        default_value = "postgres://localhost/crm_core",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Connections in the PostgreSQL pool.
+    #[arg(long, env = "CORE_DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=200))]
+    pub db_pool_size: u16,
+
+    /// Apply pending migrations at start-up (the same ones as `cargo xtask migrate`).
+    #[arg(long, env = "CORE_MIGRATE_ON_START", default_value_t = false)]
+    pub migrate_on_start: bool,
+
+    /// NATS server URL.
+    #[arg(
+        long,
+        env = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222",
+        hide_env_values = true
+    )]
+    pub nats_url: String,
+
+    /// Prefix of every NATS subject (empty in production; tests isolate themselves with it).
+    #[arg(long, env = "NATS_SUBJECT_PREFIX", default_value = "")]
+    pub nats_subject_prefix: String,
+
+    /// JetStream stream of client updates (created if missing).
+    #[arg(long, env = "CORE_STREAM", default_value = proto::subjects::UPDATE_STREAM)]
+    pub stream: String,
+
+    /// Durable pull consumer on that stream.
+    #[arg(long, env = "CORE_CONSUMER", default_value = proto::subjects::UPDATE_CONSUMER)]
+    pub consumer: String,
+
+    /// Deliveries of an update before it is stored as a dead letter.
+    #[arg(long, env = "CORE_MAX_DELIVER", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=100))]
+    pub max_deliver: i64,
+
+    /// Updates fetched from the stream at once.
+    #[arg(long, env = "CORE_UPDATE_BATCH", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=5000))]
+    pub update_batch: u16,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The full name of a subject under this instance's prefix.
+    pub fn subject(&self, subject: &str) -> String {
+        proto::subjects::prefixed(&self.nats_subject_prefix, subject)
+    }
+}

@@ -1,0 +1,295 @@
+//! Reads and writes of CRM clients for the gRPC service.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use crm_db::core::functions::{clientbase_search_text, f_unaccent};
+use crm_db::core::schema::{adresses, clientbases};
+use diesel::dsl::count_star;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::DbPool;
+use super::models::{AddressRow, ClientPatchRow, ClientRow, NewClientRow};
+use crate::domain::{ListQuery, SortField, SourceFilter};
+use crate::error::Error;
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `lower`.
+    fn lower(value: Text) -> Text;
+}
+
+/// A client and its addresses.
+#[derive(Debug, Clone)]
+pub struct ClientWithAddresses {
+    /// The client.
+    pub client: ClientRow,
+    /// Its addresses, principal first.
+    pub addresses: Vec<AddressRow>,
+}
+
+/// Client queries over the pool.
+#[derive(Clone)]
+pub struct ClientStore {
+    pool: DbPool,
+}
+
+type BoxedClients<'a> = clientbases::BoxedQuery<'a, Pg>;
+
+impl ClientStore {
+    /// A store over this pool.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+
+    /// Inserts a client created in the CRM.
+    pub async fn create(&self, row: NewClientRow) -> Result<ClientWithAddresses, Error> {
+        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+        let client = diesel::insert_into(clientbases::table)
+            .values(&row)
+            .returning(ClientRow::as_returning())
+            .get_result(&mut conn)
+            .await?;
+        Ok(ClientWithAddresses {
+            client,
+            addresses: Vec::new(),
+        })
+    }
+
+    /// A live client with its addresses.
+    pub async fn get(&self, id: Uuid) -> Result<ClientWithAddresses, Error> {
+        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+        let client = clientbases::table
+            .filter(clientbases::id.eq(id))
+            .filter(clientbases::deleted_at.is_null())
+            .select(ClientRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?
+            .ok_or(Error::NotFound { id })?;
+        let addresses = addresses_of(&mut conn, &[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
+        Ok(ClientWithAddresses { client, addresses })
+    }
+
+    /// Applies a partial change to a live client. `source` may only be changed on a client
+    /// without an external link (an imported client keeps its origin).
+    pub async fn update(
+        &self,
+        id: Uuid,
+        mut patch: ClientPatchRow,
+    ) -> Result<ClientWithAddresses, Error> {
+        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+        let current: Option<Option<String>> = clientbases::table
+            .filter(clientbases::id.eq(id))
+            .filter(clientbases::deleted_at.is_null())
+            .select(clientbases::external_source)
+            .first(&mut conn)
+            .await
+            .optional()?;
+        let Some(external_source) = current else {
+            return Err(Error::NotFound { id });
+        };
+        if let (Some(linked), Some(_)) = (&external_source, &patch.source) {
+            return Err(Error::FailedPrecondition(format!(
+                "the source of a client imported from {linked} cannot be changed"
+            )));
+        }
+        patch.updated_at = Some(Utc::now());
+        let updated = diesel::update(clientbases::table)
+            .filter(clientbases::id.eq(id))
+            .filter(clientbases::deleted_at.is_null())
+            .set(&patch)
+            .execute(&mut conn)
+            .await?;
+        if updated == 0 {
+            return Err(Error::NotFound { id });
+        }
+        drop(conn);
+        self.get(id).await
+    }
+
+    /// Soft-deletes a live client: it disappears from Get, List and Search.
+    pub async fn delete(&self, id: Uuid) -> Result<(), Error> {
+        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+        let now = Utc::now();
+        let deleted = diesel::update(clientbases::table)
+            .filter(clientbases::id.eq(id))
+            .filter(clientbases::deleted_at.is_null())
+            .set((
+                clientbases::deleted_at.eq(now),
+                clientbases::updated_at.eq(now),
+            ))
+            .execute(&mut conn)
+            .await?;
+        if deleted == 0 {
+            Err(Error::NotFound { id })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One page of an organisation's live clients and the total count of the filter.
+    pub async fn list(&self, query: &ListQuery) -> Result<(Vec<ClientWithAddresses>, i64), Error> {
+        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+        let total: i64 = filtered(query)
+            .select(count_star())
+            .first(&mut conn)
+            .await?;
+        let mut page = filtered(query);
+        page = match (query.sort, query.descending) {
+            (SortField::CreatedAt, false) => page.order_by(clientbases::created_at.asc()),
+            (SortField::CreatedAt, true) => page.order_by(clientbases::created_at.desc()),
+            (SortField::UpdatedAt, false) => page.order_by(clientbases::updated_at.asc()),
+            (SortField::UpdatedAt, true) => page.order_by(clientbases::updated_at.desc()),
+            (SortField::Nom, false) => page.order_by(clientbases::nom.asc()),
+            (SortField::Nom, true) => page.order_by(clientbases::nom.desc()),
+            (SortField::Prenom, false) => page.order_by(clientbases::prenom.asc()),
+            (SortField::Prenom, true) => page.order_by(clientbases::prenom.desc()),
+            (SortField::Email, false) => page.order_by(clientbases::email.asc()),
+            (SortField::Email, true) => page.order_by(clientbases::email.desc()),
+        };
+        // The id breaks ties so that a row never shows on two pages.
+        page = if query.descending {
+            page.then_order_by(clientbases::id.desc())
+        } else {
+            page.then_order_by(clientbases::id.asc())
+        };
+        let clients: Vec<ClientRow> = page
+            .select(ClientRow::as_select())
+            .limit(query.limit)
+            .offset((query.page - 1).saturating_mul(query.limit))
+            .load(&mut conn)
+            .await?;
+        let ids: Vec<Uuid> = clients.iter().map(|c| c.id).collect();
+        let mut addresses = addresses_of(&mut conn, &ids).await?;
+        let clients = clients
+            .into_iter()
+            .map(|client| {
+                let addresses = addresses.remove(&client.id).unwrap_or_default();
+                ClientWithAddresses { client, addresses }
+            })
+            .collect();
+        Ok((clients, total))
+    }
+
+    /// The oldest live client of an organisation matching a normalized phone and/or a name
+    /// (case- and accent-insensitive).
+    pub async fn search(
+        &self,
+        organisation_id: Uuid,
+        telephone_normalized: Option<String>,
+        nom: Option<String>,
+    ) -> Result<Option<ClientWithAddresses>, Error> {
+        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+        let mut q = clientbases::table
+            .filter(clientbases::organisation_id.eq(organisation_id))
+            .filter(clientbases::deleted_at.is_null())
+            .into_boxed();
+        if let Some(phone) = telephone_normalized {
+            q = q.filter(clientbases::telephone_normalized.eq(phone));
+        }
+        if let Some(nom) = nom {
+            q = q.filter(f_unaccent(lower(clientbases::nom)).eq(f_unaccent(lower(nom))));
+        }
+        let found = q
+            .order_by((clientbases::created_at.asc(), clientbases::id.asc()))
+            .select(ClientRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?;
+        let Some(client) = found else { return Ok(None) };
+        let addresses = addresses_of(&mut conn, &[client.id])
+            .await?
+            .remove(&client.id)
+            .unwrap_or_default();
+        Ok(Some(ClientWithAddresses { client, addresses }))
+    }
+}
+
+/// The `WHERE` part of a list query.
+fn filtered(query: &ListQuery) -> BoxedClients<'static> {
+    let mut q = clientbases::table
+        .filter(clientbases::organisation_id.eq(query.organisation_id))
+        .filter(clientbases::deleted_at.is_null())
+        .into_boxed();
+    if let Some(statut) = &query.statut {
+        q = q.filter(clientbases::statut.eq(statut.clone()));
+    }
+    if let Some(societe) = query.societe_id {
+        q = q.filter(clientbases::societe_id.eq(societe));
+    }
+    match query.source {
+        Some(SourceFilter::WinLeadPlus) => {
+            q = q.filter(clientbases::source.eq(crate::domain::SOURCE_WINLEADPLUS));
+        }
+        Some(SourceFilter::Crm) => q = q.filter(clientbases::source.is_null()),
+        None => {}
+    }
+    if let Some(term) = &query.search {
+        let pattern = format!("%{}%", escape_like(term));
+        q = q.filter(
+            clientbase_search_text(
+                clientbases::nom,
+                clientbases::prenom,
+                clientbases::email,
+                clientbases::telephone,
+            )
+            .like(f_unaccent(lower(pattern))),
+        );
+    }
+    q
+}
+
+/// Escapes the LIKE wildcards of a search term (PostgreSQL's default escape is `\`).
+fn escape_like(term: &str) -> String {
+    let mut out = String::with_capacity(term.len());
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The addresses of some clients, principal first, grouped by client.
+async fn addresses_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<AddressRow>>, Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<AddressRow> = adresses::table
+        .filter(adresses::client_base_id.eq_any(ids))
+        .order_by((
+            adresses::client_base_id,
+            (adresses::type_.ne("PRINCIPALE")),
+            adresses::created_at,
+        ))
+        .select(AddressRow::as_select())
+        .load(conn)
+        .await?;
+    let mut grouped: HashMap<Uuid, Vec<AddressRow>> = HashMap::new();
+    for row in rows {
+        grouped.entry(row.client_base_id).or_default().push(row);
+    }
+    Ok(grouped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_in_a_search_term_are_escaped() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+        assert_eq!(escape_like("Zoë"), "Zoë");
+    }
+}

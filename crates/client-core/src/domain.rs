@@ -1,0 +1,274 @@
+//! Domain values of client-core and the rules that make them valid: ids, e-mail, dates,
+//! the list query. The gRPC layer builds these from requests; the database layer takes them.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// The value of `source` for clients imported from WinLeadPlus.
+pub const SOURCE_WINLEADPLUS: &str = mapper::SOURCE;
+/// `statut` of a new client when none is given.
+pub const DEFAULT_STATUT: &str = "ACTIF";
+/// `type_client` of a new client when none is given.
+pub const DEFAULT_TYPE_CLIENT: &str = "PARTICULIER";
+/// Page size when the caller gives none.
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+/// Largest page a caller may ask for.
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// Parses a required UUID field, naming the field in the error.
+pub fn parse_uuid(field: &str, value: &str) -> Result<Uuid, Error> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::invalid(format!("{field} is required")));
+    }
+    Uuid::parse_str(value)
+        .map_err(|_| Error::invalid(format!("{field} must be a UUID, got {value:?}")))
+}
+
+/// Parses an optional UUID field: absent or empty is `None`.
+pub fn parse_optional_uuid(field: &str, value: Option<&str>) -> Result<Option<Uuid>, Error> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => parse_uuid(field, v).map(Some),
+    }
+}
+
+/// Parses an optional `YYYY-MM-DD` date field: absent or empty is `None`.
+pub fn parse_optional_date(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, Error> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| Error::invalid(format!("{field} must be a date YYYY-MM-DD, got {v:?}"))),
+    }
+}
+
+/// Trims a required text field and refuses it empty or longer than `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Error> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::invalid(format!("{field} is required")));
+    }
+    check_len(field, value, max)?;
+    Ok(value.to_owned())
+}
+
+/// Trims an optional text field: empty is `None`; longer than `max` characters is refused.
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, Error> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => {
+            check_len(field, v, max)?;
+            Ok(Some(v.to_owned()))
+        }
+    }
+}
+
+fn check_len(field: &str, value: &str, max: usize) -> Result<(), Error> {
+    let len = value.chars().count();
+    if len > max {
+        return Err(Error::invalid(format!(
+            "{field} is too long: {len} characters, at most {max}"
+        )));
+    }
+    Ok(())
+}
+
+/// An e-mail address of a plausible form (`local@domain.tld`, no spaces); empty is `None`.
+pub fn optional_email(value: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(email) = optional_text("email", value, mapper::limits::EMAIL)? else {
+        return Ok(None);
+    };
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if valid {
+        Ok(Some(email))
+    } else {
+        Err(Error::invalid(format!(
+            "email is not a valid address: {email:?} (expected name@domain.tld)"
+        )))
+    }
+}
+
+/// The `source` filter of `List`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFilter {
+    /// Clients imported from WinLeadPlus.
+    WinLeadPlus,
+    /// Clients created in the CRM (no external source).
+    Crm,
+}
+
+impl SourceFilter {
+    /// Parses the filter; empty means no filter.
+    pub fn parse(value: Option<&str>) -> Result<Option<Self>, Error> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case(SOURCE_WINLEADPLUS) => Ok(Some(Self::WinLeadPlus)),
+            Some(v) if v.eq_ignore_ascii_case("CRM") => Ok(Some(Self::Crm)),
+            Some(v) => Err(Error::invalid(format!(
+                "source must be \"WinLeadPlus\" or \"CRM\", got {v:?}"
+            ))),
+        }
+    }
+}
+
+/// Columns `List` can sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    /// Creation time (default).
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// Last name.
+    Nom,
+    /// First name.
+    Prenom,
+    /// E-mail.
+    Email,
+}
+
+impl SortField {
+    /// Parses `sort_by` (snake_case or camelCase); empty is the default.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        match value.trim() {
+            "" | "created_at" | "createdAt" => Ok(Self::CreatedAt),
+            "updated_at" | "updatedAt" => Ok(Self::UpdatedAt),
+            "nom" => Ok(Self::Nom),
+            "prenom" => Ok(Self::Prenom),
+            "email" => Ok(Self::Email),
+            other => Err(Error::invalid(format!(
+                "sort_by must be one of created_at, updated_at, nom, prenom, email; got {other:?}"
+            ))),
+        }
+    }
+}
+
+/// A validated `List` request.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Whose clients.
+    pub organisation_id: Uuid,
+    /// Only this `statut`.
+    pub statut: Option<String>,
+    /// Only this company.
+    pub societe_id: Option<Uuid>,
+    /// Text to find in nom, prénom, e-mail or téléphone (case- and accent-insensitive).
+    pub search: Option<String>,
+    /// Only this origin.
+    pub source: Option<SourceFilter>,
+    /// Page number, from 1.
+    pub page: i64,
+    /// Page size, 1..=[`MAX_PAGE_SIZE`].
+    pub limit: i64,
+    /// Sort column; ties are broken by id so that pages are stable.
+    pub sort: SortField,
+    /// Descending order.
+    pub descending: bool,
+}
+
+/// Validates the pagination part of a list request: `(page, limit, sort, descending)`.
+pub fn parse_pagination(
+    page: i32,
+    limit: i32,
+    sort_by: &str,
+    sort_order: &str,
+) -> Result<(i64, i64, SortField, bool), Error> {
+    let page = match page {
+        0 => 1,
+        p if p < 0 => return Err(Error::invalid(format!("page must be 1 or more, got {p}"))),
+        p => i64::from(p),
+    };
+    let limit = match limit {
+        0 => DEFAULT_PAGE_SIZE,
+        l if l < 0 => return Err(Error::invalid(format!("limit must be positive, got {l}"))),
+        l => i64::from(l).min(MAX_PAGE_SIZE),
+    };
+    let descending = match sort_order.trim().to_ascii_lowercase().as_str() {
+        "" | "desc" => true,
+        "asc" => false,
+        other => {
+            return Err(Error::invalid(format!(
+                "sort_order must be \"asc\" or \"desc\", got {other:?}"
+            )));
+        }
+    };
+    Ok((page, limit, SortField::parse(sort_by)?, descending))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_of_a_plausible_form_are_accepted_and_others_refused() {
+        for ok in ["a@b.fr", "marie.dupont+crm@example.co.uk"] {
+            assert_eq!(optional_email(Some(ok)).ok().flatten().as_deref(), Some(ok));
+        }
+        for bad in ["a", "a@b", "@b.fr", "a@@b.fr", "a b@c.fr", "a@.fr", "a@b."] {
+            assert!(optional_email(Some(bad)).is_err(), "{bad} accepted");
+        }
+        assert!(matches!(optional_email(Some("  ")), Ok(None)));
+    }
+
+    #[test]
+    fn pagination_defaults_caps_and_refuses_nonsense() {
+        assert!(matches!(
+            parse_pagination(0, 0, "", ""),
+            Ok((1, 20, SortField::CreatedAt, true))
+        ));
+        assert!(matches!(
+            parse_pagination(3, 1000, "nom", "ASC"),
+            Ok((3, 100, SortField::Nom, false))
+        ));
+        assert!(parse_pagination(-1, 10, "", "").is_err());
+        assert!(parse_pagination(1, -5, "", "").is_err());
+        assert!(parse_pagination(1, 5, "password", "").is_err());
+        assert!(parse_pagination(1, 5, "", "sideways").is_err());
+    }
+
+    #[test]
+    fn source_filter_knows_winleadplus_and_crm_only() {
+        assert!(matches!(
+            SourceFilter::parse(Some("WinLeadPlus")),
+            Ok(Some(SourceFilter::WinLeadPlus))
+        ));
+        assert!(matches!(
+            SourceFilter::parse(Some("crm")),
+            Ok(Some(SourceFilter::Crm))
+        ));
+        assert!(matches!(SourceFilter::parse(Some("")), Ok(None)));
+        assert!(SourceFilter::parse(Some("Salesforce")).is_err());
+    }
+
+    #[test]
+    fn uuids_and_dates_name_the_field_in_errors() {
+        let Err(e) = parse_uuid("organisation_id", "nope") else {
+            panic!("accepted")
+        };
+        assert!(e.to_string().contains("organisation_id"));
+        let Err(e) = parse_optional_date("date_naissance", Some("31/12/1990")) else {
+            panic!("accepted")
+        };
+        assert!(e.to_string().contains("date_naissance"));
+        assert!(matches!(
+            parse_optional_date("d", Some("1990-12-31")),
+            Ok(Some(_))
+        ));
+    }
+}

@@ -1,0 +1,264 @@
+//! `clients.ClientBaseService`: request validation and status mapping only; the work is in
+//! `db` and `domain`. Only this module knows tonic.
+
+mod convert;
+mod error;
+
+use mapper::limits;
+use proto::clients::client_base_service_server::ClientBaseService;
+use proto::clients::{
+    ClientBase, CreateClientBaseRequest, DeleteClientBaseRequest, DeleteResponse,
+    GetClientBaseRequest, ListClientsBaseRequest, ListClientsBaseResponse, PaginationResponse,
+    SearchClientRequest, SearchClientResponse, UpdateClientBaseRequest,
+};
+use proto::tonic::{self, Request, Response, Status};
+
+use crate::db::ClientStore;
+use crate::db::models::{ClientPatchRow, NewClientRow};
+use crate::domain::{
+    DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, SourceFilter, optional_email, optional_text,
+    parse_optional_date, parse_optional_uuid, parse_pagination, parse_uuid, required_text,
+};
+use crate::error::Error;
+use crate::metrics::Metrics;
+
+pub use proto::clients::client_base_service_server::ClientBaseServiceServer;
+
+/// The clients service, holding what its handlers need.
+#[derive(Clone)]
+pub struct ClientService {
+    store: ClientStore,
+    metrics: Metrics,
+}
+
+impl ClientService {
+    /// The service over a store.
+    pub fn new(store: ClientStore, metrics: Metrics) -> Self {
+        Self { store, metrics }
+    }
+
+    fn observe<T>(&self, method: &str, result: Result<T, Error>) -> Result<Response<T>, Status> {
+        let result = result.map(Response::new).map_err(Status::from);
+        let code = match &result {
+            Ok(_) => tonic::Code::Ok,
+            Err(status) => status.code(),
+        };
+        self.metrics.rpc(method, code);
+        result
+    }
+
+    async fn create(&self, r: CreateClientBaseRequest) -> Result<ClientBase, Error> {
+        let telephone = optional_text("telephone", Some(&r.telephone), limits::TELEPHONE)?;
+        let row = NewClientRow {
+            organisation_id: parse_uuid("organisation_id", &r.organisation_id)?,
+            type_client: optional_text("type_client", Some(&r.type_client), 50)?
+                .unwrap_or_else(|| DEFAULT_TYPE_CLIENT.to_owned()),
+            nom: required_text("nom", &r.nom, limits::NOM)?,
+            prenom: required_text("prenom", &r.prenom, limits::PRENOM)?,
+            date_naissance: parse_optional_date("date_naissance", Some(&r.date_naissance))?,
+            compte_code: optional_text("compte_code", Some(&r.compte_code), limits::COMPTE_CODE)?,
+            partenaire_id: parse_optional_uuid("partenaire_id", Some(&r.partenaire_id))?,
+            telephone_normalized: telephone.as_deref().and_then(mapper::normalize_phone),
+            telephone,
+            email: optional_email(Some(&r.email))?,
+            statut: optional_text("statut", Some(&r.statut), 50)?
+                .unwrap_or_else(|| DEFAULT_STATUT.to_owned()),
+            societe_id: parse_optional_uuid("societe_id", r.societe_id.as_deref())?,
+            has_conciergerie: r.has_conciergerie,
+            has_justi_plus: r.has_justi_plus,
+            has_wincash: r.has_wincash,
+            uuid_wincash: parse_optional_uuid("uuid_wincash", r.uuid_wincash.as_deref())?,
+            uuid_justi_plus: parse_optional_uuid("uuid_justi_plus", r.uuid_justi_plus.as_deref())?,
+            date_premiere_souscription: parse_optional_date(
+                "date_premiere_souscription",
+                r.date_premiere_souscription.as_deref(),
+            )?,
+            canal_acquisition: optional_text(
+                "canal_acquisition",
+                r.canal_acquisition.as_deref(),
+                limits::CANAL_ACQUISITION,
+            )?,
+            source: optional_text("source", r.source.as_deref(), 50)?,
+            ..NewClientRow::default()
+        };
+        Ok(convert::client_base(self.store.create(row).await?))
+    }
+
+    async fn update(&self, r: UpdateClientBaseRequest) -> Result<ClientBase, Error> {
+        let id = parse_uuid("id", &r.id)?;
+        // A present empty string clears an optional column; required ones refuse it.
+        let required =
+            |field: &str, v: Option<String>, max: usize| -> Result<Option<String>, Error> {
+                v.map(|v| required_text(field, &v, max)).transpose()
+            };
+        let clearable =
+            |field: &str, v: Option<String>, max: usize| -> Result<Option<Option<String>>, Error> {
+                v.map(|v| optional_text(field, Some(&v), max)).transpose()
+            };
+        let telephone = clearable("telephone", r.telephone, limits::TELEPHONE)?;
+        let patch = ClientPatchRow {
+            type_client: required("type_client", r.type_client, 50)?,
+            nom: required("nom", r.nom, limits::NOM)?,
+            prenom: required("prenom", r.prenom, limits::PRENOM)?,
+            date_naissance: r
+                .date_naissance
+                .map(|v| parse_optional_date("date_naissance", Some(&v)))
+                .transpose()?,
+            compte_code: clearable("compte_code", r.compte_code, limits::COMPTE_CODE)?,
+            partenaire_id: r
+                .partenaire_id
+                .map(|v| parse_optional_uuid("partenaire_id", Some(&v)))
+                .transpose()?,
+            telephone_normalized: telephone
+                .as_ref()
+                .map(|t| t.as_deref().and_then(mapper::normalize_phone)),
+            telephone,
+            email: r.email.map(|v| optional_email(Some(&v))).transpose()?,
+            statut: required("statut", r.statut, 50)?,
+            societe_id: r
+                .societe_id
+                .map(|v| parse_optional_uuid("societe_id", Some(&v)))
+                .transpose()?,
+            has_conciergerie: r.has_conciergerie,
+            has_justi_plus: r.has_justi_plus,
+            has_wincash: r.has_wincash,
+            uuid_wincash: r
+                .uuid_wincash
+                .map(|v| parse_optional_uuid("uuid_wincash", Some(&v)))
+                .transpose()?,
+            uuid_justi_plus: r
+                .uuid_justi_plus
+                .map(|v| parse_optional_uuid("uuid_justi_plus", Some(&v)))
+                .transpose()?,
+            date_premiere_souscription: r
+                .date_premiere_souscription
+                .map(|v| parse_optional_date("date_premiere_souscription", Some(&v)))
+                .transpose()?,
+            canal_acquisition: clearable(
+                "canal_acquisition",
+                r.canal_acquisition,
+                limits::CANAL_ACQUISITION,
+            )?,
+            source: clearable("source", r.source, 50)?,
+            updated_at: None,
+        };
+        Ok(convert::client_base(self.store.update(id, patch).await?))
+    }
+
+    async fn list(&self, r: ListClientsBaseRequest) -> Result<ListClientsBaseResponse, Error> {
+        let pagination = r.pagination.unwrap_or_default();
+        let (page, limit, sort, descending) = parse_pagination(
+            pagination.page,
+            pagination.limit,
+            &pagination.sort_by,
+            &pagination.sort_order,
+        )?;
+        let query = ListQuery {
+            organisation_id: parse_uuid("organisation_id", &r.organisation_id)?,
+            statut: optional_text("statut_id", r.statut_id.as_deref(), 50)?,
+            societe_id: parse_optional_uuid("societe_id", r.societe_id.as_deref())?,
+            search: optional_text("search", r.search.as_deref(), 200)?,
+            source: SourceFilter::parse(r.source.as_deref())?,
+            page,
+            limit,
+            sort,
+            descending,
+        };
+        let (clients, total) = self.store.list(&query).await?;
+        let total_pages = (total + limit - 1) / limit;
+        Ok(ListClientsBaseResponse {
+            clients: clients.into_iter().map(convert::client_base).collect(),
+            pagination: Some(PaginationResponse {
+                total: clamp_i32(total),
+                page: clamp_i32(page),
+                limit: clamp_i32(limit),
+                total_pages: clamp_i32(total_pages),
+            }),
+        })
+    }
+
+    async fn search(&self, r: SearchClientRequest) -> Result<SearchClientResponse, Error> {
+        let organisation_id = parse_uuid("organisation_id", &r.organisation_id)?;
+        let telephone = optional_text("telephone", Some(&r.telephone), limits::TELEPHONE)?;
+        let phone = match telephone {
+            Some(t) => Some(
+                mapper::normalize_phone(&t)
+                    .ok_or_else(|| Error::invalid(format!("telephone has no digits: {t:?}")))?,
+            ),
+            None => None,
+        };
+        let nom = optional_text("nom", Some(&r.nom), limits::NOM)?;
+        if phone.is_none() && nom.is_none() {
+            return Err(Error::invalid("give telephone, nom or both"));
+        }
+        let found = self.store.search(organisation_id, phone, nom).await?;
+        Ok(SearchClientResponse {
+            found: found.is_some(),
+            client: found.map(convert::client_base),
+        })
+    }
+}
+
+fn clamp_i32(v: i64) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+#[tonic::async_trait]
+impl ClientBaseService for ClientService {
+    async fn create(
+        &self,
+        request: Request<CreateClientBaseRequest>,
+    ) -> Result<Response<ClientBase>, Status> {
+        let result = ClientService::create(self, request.into_inner()).await;
+        self.observe("Create", result)
+    }
+
+    async fn update(
+        &self,
+        request: Request<UpdateClientBaseRequest>,
+    ) -> Result<Response<ClientBase>, Status> {
+        let result = ClientService::update(self, request.into_inner()).await;
+        self.observe("Update", result)
+    }
+
+    async fn get(
+        &self,
+        request: Request<GetClientBaseRequest>,
+    ) -> Result<Response<ClientBase>, Status> {
+        let result = async {
+            let id = parse_uuid("id", &request.get_ref().id)?;
+            Ok(convert::client_base(self.store.get(id).await?))
+        }
+        .await;
+        self.observe("Get", result)
+    }
+
+    async fn list(
+        &self,
+        request: Request<ListClientsBaseRequest>,
+    ) -> Result<Response<ListClientsBaseResponse>, Status> {
+        let result = ClientService::list(self, request.into_inner()).await;
+        self.observe("List", result)
+    }
+
+    async fn delete(
+        &self,
+        request: Request<DeleteClientBaseRequest>,
+    ) -> Result<Response<DeleteResponse>, Status> {
+        let result = async {
+            let id = parse_uuid("id", &request.get_ref().id)?;
+            self.store.delete(id).await?;
+            Ok(DeleteResponse { success: true })
+        }
+        .await;
+        self.observe("Delete", result)
+    }
+
+    async fn search(
+        &self,
+        request: Request<SearchClientRequest>,
+    ) -> Result<Response<SearchClientResponse>, Status> {
+        let result = ClientService::search(self, request.into_inner()).await;
+        self.observe("Search", result)
+    }
+}

@@ -1,0 +1,128 @@
+//! Prometheus metrics of client-core, served as text on `/metrics`. Names are documented
+//! in the README.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RpcLabels {
+    method: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+struct Inner {
+    registry: Registry,
+    rpcs: Family<RpcLabels, Counter>,
+    events: Family<EventLabels, Counter>,
+    pending: Gauge<u64, AtomicU64>,
+}
+
+/// The metrics of one client-core instance (cheap to clone; no global registry).
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let rpcs = Family::<RpcLabels, Counter>::default();
+        let events = Family::<EventLabels, Counter>::default();
+        let pending = Gauge::<u64, AtomicU64>::default();
+        registry.register(
+            "core_grpc_requests",
+            "gRPC calls by method and status code",
+            rpcs.clone(),
+        );
+        registry.register(
+            "core_events",
+            "NATS events by kind (create, update) and outcome (applied, ignored, failed, dead_lettered)",
+            events.clone(),
+        );
+        registry.register(
+            "core_update_consumer_pending",
+            "Updates waiting in the JetStream consumer, as last seen",
+            pending.clone(),
+        );
+        Self(Arc::new(Inner {
+            registry,
+            rpcs,
+            events,
+            pending,
+        }))
+    }
+
+    /// Counts a gRPC call.
+    pub fn rpc(&self, method: &str, code: tonic_code::Code) {
+        self.0
+            .rpcs
+            .get_or_create(&RpcLabels {
+                method: method.to_owned(),
+                code: format!("{code:?}"),
+            })
+            .inc();
+    }
+
+    fn event(&self, kind: &'static str, outcome: &'static str) {
+        self.0
+            .events
+            .get_or_create(&EventLabels { kind, outcome })
+            .inc();
+    }
+
+    /// Counts an event applied.
+    pub fn events_applied(&self, kind: &'static str) {
+        self.event(kind, "applied");
+    }
+
+    /// Counts an event acknowledged without effect.
+    pub fn events_ignored(&self, kind: &'static str) {
+        self.event(kind, "ignored");
+    }
+
+    /// Counts an event (or item) that failed.
+    pub fn events_failed(&self, kind: &'static str) {
+        self.event(kind, "failed");
+    }
+
+    /// Counts an event stored as a dead letter.
+    pub fn events_dead_lettered(&self, kind: &'static str) {
+        self.event(kind, "dead_lettered");
+    }
+
+    /// Records the consumer's pending count.
+    pub fn set_consumer_pending(&self, pending: u64) {
+        self.0.pending.set(pending);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.0.registry) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        out
+    }
+}
+
+/// The status code type counted by [`Metrics::rpc`].
+pub mod tonic_code {
+    pub use proto::tonic::Code;
+}

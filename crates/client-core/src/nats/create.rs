@@ -1,0 +1,191 @@
+//! `client.create.from-winleadplus`: answers each batch of creations with one result per
+//! item. Requests are served one after another per subscriber (the queue group spreads them
+//! over replicas); on shutdown the subscription is drained so no taken request is dropped.
+
+use async_nats::Client;
+use futures::StreamExt;
+use proto::events::{
+    ClientCreateBatch, ClientCreateBatchReply, ClientCreateResult, client_create_result,
+};
+use proto::prost::Message;
+use tokio_util::sync::CancellationToken;
+
+use super::convert::create_command;
+use crate::db::EventStore;
+use crate::metrics::Metrics;
+
+/// The create responder: subscribed at construction (so requests sent once the service is
+/// built are served), serving from [`CreateResponder::run`].
+pub struct CreateResponder {
+    client: Client,
+    subject: String,
+    subscriber: async_nats::Subscriber,
+    store: EventStore,
+    metrics: Metrics,
+}
+
+impl CreateResponder {
+    /// Subscribes in the `client-core` queue group and makes sure the server knows it.
+    pub async fn subscribe(
+        client: Client,
+        subject: String,
+        store: EventStore,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
+        let subscriber = client
+            .queue_subscribe(
+                subject.clone(),
+                proto::subjects::CREATE_QUEUE_GROUP.to_owned(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot subscribe to {subject}: {e}"))?;
+        round_trip(&client)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot subscribe to {subject}: {e}"))?;
+        Ok(Self {
+            client,
+            subject,
+            subscriber,
+            store,
+            metrics,
+        })
+    }
+
+    /// Serves create requests until `shutdown`; returns when the subscription is drained.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            client,
+            subject,
+            mut subscriber,
+            store,
+            metrics,
+        } = self;
+        tracing::info!(%subject, "create responder listening");
+        let mut draining = false;
+        loop {
+            let message = tokio::select! {
+                m = subscriber.next() => m,
+                () = shutdown.cancelled(), if !draining => {
+                    // Stop taking new requests; the ones already received are still answered.
+                    if let Err(e) = subscriber.unsubscribe().await {
+                        tracing::warn!(error = %e, "cannot unsubscribe the create responder");
+                    }
+                    draining = true;
+                    continue;
+                }
+            };
+            let Some(message) = message else { break };
+            let reply = handle(&store, &metrics, &message.payload).await;
+            match message.reply {
+                Some(reply_to) => {
+                    if let Err(e) = client.publish(reply_to, reply.encode_to_vec().into()).await {
+                        tracing::error!(error = %e, "cannot send a create reply");
+                    }
+                }
+                None => tracing::warn!("create request without a reply subject ignored"),
+            }
+        }
+        if let Err(e) = client.flush().await {
+            tracing::warn!(error = %e, "cannot flush create replies");
+        }
+        tracing::info!("create responder stopped");
+        Ok(())
+    }
+}
+
+/// Returns once the server has processed everything this client sent before (NATS handles
+/// one connection's operations in order, so a message to ourselves coming back proves our
+/// subscriptions are in place). `flush` alone only empties the write buffer.
+async fn round_trip(client: &Client) -> anyhow::Result<()> {
+    let inbox = client.new_inbox();
+    let mut probe = client.subscribe(inbox.clone()).await?;
+    client.publish(inbox, Vec::<u8>::new().into()).await?;
+    tokio::time::timeout(std::time::Duration::from_secs(10), probe.next())
+        .await
+        .map_err(|_| anyhow::anyhow!("NATS did not answer within 10 s"))?;
+    Ok(())
+}
+
+/// Decodes, applies and answers one batch. Never fails as a whole for one item's sake.
+pub(crate) async fn handle(
+    store: &EventStore,
+    metrics: &Metrics,
+    payload: &[u8],
+) -> ClientCreateBatchReply {
+    let batch = match ClientCreateBatch::decode(payload) {
+        Ok(batch) => batch,
+        Err(e) => {
+            metrics.events_failed("create");
+            return ClientCreateBatchReply {
+                results: Vec::new(),
+                error: Some(format!("malformed ClientCreateBatch: {e}")),
+            };
+        }
+    };
+    let mut results: Vec<Option<ClientCreateResult>> = Vec::with_capacity(batch.items.len());
+    let mut commands = Vec::with_capacity(batch.items.len());
+    let mut positions = Vec::with_capacity(batch.items.len());
+    for (i, item) in batch.items.into_iter().enumerate() {
+        let external_id = item.external_id.clone();
+        match create_command(item) {
+            Ok(command) => {
+                commands.push(command);
+                positions.push(i);
+                results.push(None);
+            }
+            Err(e) => {
+                metrics.events_failed("create");
+                results.push(Some(error_result(external_id, e.to_string())));
+            }
+        }
+    }
+    match store.create_batch(&commands).await {
+        Ok(outcomes) => {
+            for ((position, command), outcome) in positions.iter().zip(&commands).zip(outcomes) {
+                let result = match outcome {
+                    Ok(o) => {
+                        metrics.events_applied("create");
+                        ClientCreateResult {
+                            external_id: command.reference.external_id.clone(),
+                            outcome: Some(client_create_result::Outcome::ClientId(
+                                o.client_id.to_string(),
+                            )),
+                            created: o.created,
+                        }
+                    }
+                    Err(e) => {
+                        metrics.events_failed("create");
+                        error_result(command.reference.external_id.clone(), e)
+                    }
+                };
+                if let Some(slot) = results.get_mut(*position) {
+                    *slot = Some(result);
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "create batch failed");
+            for (position, command) in positions.iter().zip(&commands) {
+                metrics.events_failed("create");
+                if let Some(slot) = results.get_mut(*position) {
+                    *slot = Some(error_result(
+                        command.reference.external_id.clone(),
+                        "temporary failure of client-core's database; send again".to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    ClientCreateBatchReply {
+        results: results.into_iter().flatten().collect(),
+        error: None,
+    }
+}
+
+fn error_result(external_id: String, error: String) -> ClientCreateResult {
+    ClientCreateResult {
+        external_id,
+        outcome: Some(client_create_result::Outcome::Error(error)),
+        created: false,
+    }
+}

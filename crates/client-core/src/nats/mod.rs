@@ -1,0 +1,9 @@
+//! client-core's NATS side: the create responder (core request/reply) and the update
+//! consumer (JetStream). Only this module knows async-nats.
+
+mod convert;
+mod create;
+mod update;
+
+pub use create::CreateResponder;
+pub use update::{UpdateConsumer, ensure_update_stream, replay_dead_letter};

@@ -1,0 +1,253 @@
+//! `client.update.from-winleadplus`: the durable JetStream pull consumer that applies client
+//! updates. A message is acknowledged only after its effect is committed; one that keeps
+//! failing is redelivered with back-off up to `max_deliver` times, then stored as a dead
+//! letter and acknowledged.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
+use async_nats::jetstream::{self, AckKind, stream};
+use futures::StreamExt;
+use proto::events::ClientUpdated;
+use proto::prost::Message;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::convert::update_command;
+use crate::db::{DeadLetterStore, EventStore, UpdateOutcome};
+use crate::metrics::Metrics;
+
+/// Creates the stream of updates if missing: it captures exactly `subject`.
+pub async fn ensure_update_stream(
+    js: &jetstream::Context,
+    stream_name: &str,
+    subject: &str,
+) -> anyhow::Result<stream::Stream> {
+    js.get_or_create_stream(stream::Config {
+        name: stream_name.to_owned(),
+        subjects: vec![subject.to_owned()],
+        // Nats-Msg-Id dedupe of re-sent updates (a sync re-run after a crash).
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot create or open stream {stream_name}: {e}"))
+}
+
+/// What one step of the consumer did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StepOutcome {
+    /// Messages taken from the stream.
+    pub fetched: usize,
+    /// Updates applied.
+    pub applied: usize,
+    /// Updates acknowledged without effect (stale version, deleted client).
+    pub ignored: usize,
+    /// Messages handed back for a later retry.
+    pub retried: usize,
+    /// Messages stored as dead letters.
+    pub dead_lettered: usize,
+}
+
+/// The update consumer: one `run_once` step, and a loop that schedules it.
+pub struct UpdateConsumer {
+    consumer: PullConsumer,
+    subject: String,
+    store: EventStore,
+    dead_letters: DeadLetterStore,
+    metrics: Metrics,
+    max_deliver: i64,
+    batch: usize,
+}
+
+impl UpdateConsumer {
+    /// Opens (or creates) the durable consumer on the stream.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open(
+        stream: &stream::Stream,
+        consumer_name: &str,
+        subject: String,
+        store: EventStore,
+        dead_letters: DeadLetterStore,
+        metrics: Metrics,
+        max_deliver: i64,
+        batch: usize,
+    ) -> anyhow::Result<Self> {
+        let consumer: PullConsumer = stream
+            .get_or_create_consumer(
+                consumer_name,
+                pull::Config {
+                    durable_name: Some(consumer_name.to_owned()),
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(30),
+                    filter_subject: subject.clone(),
+                    // Redeliveries are bounded by us (dead letter after `max_deliver`), so the
+                    // server must keep delivering until we decide.
+                    max_deliver: -1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create or open consumer {consumer_name}: {e}"))?;
+        Ok(Self {
+            consumer,
+            subject,
+            store,
+            dead_letters,
+            metrics,
+            max_deliver,
+            batch,
+        })
+    }
+
+    /// Fetches one batch (waiting at most `wait` for the first message) and handles it.
+    pub async fn run_once(&self, wait: Duration) -> anyhow::Result<StepOutcome> {
+        let mut messages = self
+            .consumer
+            .fetch()
+            .max_messages(self.batch)
+            .expires(wait)
+            .messages()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot fetch updates: {e}"))?;
+        let mut outcome = StepOutcome::default();
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(|e| anyhow::anyhow!("update delivery failed: {e}"))?;
+            outcome.fetched += 1;
+            self.handle(&message, &mut outcome).await;
+        }
+        if outcome.fetched > 0
+            && let Ok(info) = self.consumer.get_info().await
+        {
+            self.metrics.set_consumer_pending(info.num_pending);
+        }
+        Ok(outcome)
+    }
+
+    /// Runs steps until `shutdown`; the batch in hand is always finished and acknowledged.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(subject = %self.subject, "update consumer started");
+        let mut failures: u32 = 0;
+        while !shutdown.is_cancelled() {
+            // The step is never cancelled half-way: a fetch ends by itself after `wait`, and
+            // every message it delivered is handled and acknowledged before we look at the
+            // shutdown signal again (a dropped fetch would leave its messages unacknowledged
+            // until ack_wait expires).
+            match self.run_once(Duration::from_millis(500)).await {
+                Ok(_) => failures = 0,
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let delay = backoff(i64::from(failures.min(20)));
+                    tracing::warn!(error = %e, ?delay, "update consumer step failed");
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = shutdown.cancelled() => break,
+                    }
+                }
+            }
+        }
+        tracing::info!("update consumer stopped");
+        Ok(())
+    }
+
+    async fn handle(&self, message: &jetstream::Message, outcome: &mut StepOutcome) {
+        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        let result = apply(&self.store, &message.payload).await;
+        let ack = match result {
+            Ok(UpdateOutcome::Applied) => {
+                outcome.applied += 1;
+                self.metrics.events_applied("update");
+                message.ack().await
+            }
+            Ok(ignored) => {
+                outcome.ignored += 1;
+                self.metrics.events_ignored("update");
+                tracing::info!(?ignored, "update acknowledged without effect");
+                message.ack().await
+            }
+            Err(error) if delivered >= self.max_deliver => {
+                self.metrics.events_failed("update");
+                let attempts = i32::try_from(delivered).unwrap_or(i32::MAX);
+                match self
+                    .dead_letters
+                    .insert(&self.subject, &message.payload, &error, attempts)
+                    .await
+                {
+                    Ok(id) => {
+                        outcome.dead_lettered += 1;
+                        self.metrics.events_dead_lettered("update");
+                        tracing::error!(dead_letter = %id, attempts, %error, "update stored as a dead letter");
+                        message.ack().await
+                    }
+                    Err(e) => {
+                        outcome.retried += 1;
+                        tracing::error!(error = %e, "cannot store a dead letter; will retry");
+                        message
+                            .ack_with(AckKind::Nak(Some(backoff(delivered))))
+                            .await
+                    }
+                }
+            }
+            Err(error) => {
+                outcome.retried += 1;
+                self.metrics.events_failed("update");
+                let delay = backoff(delivered);
+                tracing::warn!(%error, delivered, ?delay, "update failed; will retry");
+                message.ack_with(AckKind::Nak(Some(delay))).await
+            }
+        };
+        if let Err(e) = ack {
+            // The message will be redelivered after ack_wait; applying it again is harmless
+            // (its version is no longer newer).
+            tracing::warn!(error = %e, "cannot acknowledge an update");
+        }
+    }
+}
+
+/// Decodes and applies one update; the error text is what a dead letter keeps.
+async fn apply(store: &EventStore, payload: &[u8]) -> Result<UpdateOutcome, String> {
+    let event =
+        ClientUpdated::decode(payload).map_err(|e| format!("malformed ClientUpdated: {e}"))?;
+    let command = update_command(event).map_err(|e| format!("invalid ClientUpdated: {e}"))?;
+    store
+        .apply_update(&command)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Delay before the `attempt`-th retry: 200 ms doubling, at most 30 s.
+fn backoff(attempt: i64) -> Duration {
+    let exponent = u32::try_from(attempt.clamp(1, 16) - 1).unwrap_or(0);
+    Duration::from_millis(200u64.saturating_mul(1u64 << exponent)).min(Duration::from_secs(30))
+}
+
+/// Publishes a dead letter's payload again on its subject and marks it replayed.
+pub async fn replay_dead_letter(
+    js: &jetstream::Context,
+    dead_letters: &DeadLetterStore,
+    id: Uuid,
+    subject: &str,
+    payload: Vec<u8>,
+) -> anyhow::Result<()> {
+    js.publish(subject.to_owned(), payload.into())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot publish dead letter {id}: {e}"))?
+        .await
+        .map_err(|e| anyhow::anyhow!("dead letter {id} not acknowledged by JetStream: {e}"))?;
+    dead_letters.mark_replayed(id).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_200ms_and_stops_at_30s() {
+        assert_eq!(backoff(1), Duration::from_millis(200));
+        assert_eq!(backoff(2), Duration::from_millis(400));
+        assert_eq!(backoff(4), Duration::from_millis(1600));
+        assert_eq!(backoff(50), Duration::from_secs(30));
+        assert_eq!(backoff(0), Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,207 @@
+//! Building and running client-core: binds its own listeners (port 0 works, so tests start
+//! the real thing), connects to PostgreSQL and NATS, and runs the gRPC server, the HTTP
+//! endpoints, the create responder and the update consumer until one shutdown token fires.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use proto::tonic::transport::Server;
+use proto::tonic::transport::server::TcpIncoming;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::db::{self, ClientStore, DbPool, DeadLetterStore, EventStore};
+use crate::grpc::{ClientBaseServiceServer, ClientService};
+use crate::http::{self, HttpState};
+use crate::metrics::Metrics;
+use crate::nats::{CreateResponder, UpdateConsumer, ensure_update_stream};
+
+/// A client-core ready to run: listeners bound, connections open.
+pub struct App {
+    grpc_listener: TcpListener,
+    http_listener: TcpListener,
+    pool: DbPool,
+    nats: async_nats::Client,
+    consumer: UpdateConsumer,
+    responder: CreateResponder,
+    metrics: Metrics,
+}
+
+impl App {
+    /// Connects and binds everything; any failure says what could not be reached.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if config.migrate_on_start {
+            crm_db::ensure_database(&config.database_url).await?;
+            let applied = crm_db::run_pending(&config.database_url, crm_db::Database::Core).await?;
+            tracing::info!(?applied, "migrations applied");
+        }
+        let pool = db::pool(&config.database_url, usize::from(config.db_pool_size))?;
+        db::ping(&pool)
+            .await
+            .context("cannot reach the crm_core database (is PostgreSQL running and migrated? `cargo xtask migrate`)")?;
+        let nats = async_nats::ConnectOptions::new()
+            .name("client-core")
+            .connect(config.nats_url.as_str())
+            .await
+            .with_context(|| {
+                format!("cannot connect to NATS at {}", redact_url(&config.nats_url))
+            })?;
+        let js = async_nats::jetstream::new(nats.clone());
+        let update_subject = config.subject(proto::subjects::CLIENT_UPDATE);
+        let stream = ensure_update_stream(&js, &config.stream, &update_subject).await?;
+        let metrics = Metrics::new();
+        let consumer = UpdateConsumer::open(
+            &stream,
+            &config.consumer,
+            update_subject,
+            EventStore::new(pool.clone()),
+            DeadLetterStore::new(pool.clone()),
+            metrics.clone(),
+            config.max_deliver,
+            usize::from(config.update_batch),
+        )
+        .await?;
+        let responder = CreateResponder::subscribe(
+            nats.clone(),
+            config.subject(proto::subjects::CLIENT_CREATE),
+            EventStore::new(pool.clone()),
+            metrics.clone(),
+        )
+        .await?;
+        let grpc_listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("cannot listen for gRPC on {}", config.grpc_addr))?;
+        let http_listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
+        Ok(Self {
+            grpc_listener,
+            http_listener,
+            pool,
+            nats,
+            consumer,
+            responder,
+            metrics,
+        })
+    }
+
+    /// The bound gRPC address (the real port when configured with port 0).
+    pub fn grpc_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.grpc_listener.local_addr()?)
+    }
+
+    /// This instance's metrics (what `/metrics` serves).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.http_listener.local_addr()?)
+    }
+
+    /// Runs until `shutdown` fires, then stops taking work, finishes what is in hand and
+    /// returns. An error from any part stops the others too.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            grpc_listener,
+            http_listener,
+            pool,
+            nats,
+            consumer,
+            responder,
+            metrics,
+        } = self;
+        // One part failing stops the whole service: better a restart than half a service.
+        let stop = shutdown.child_token();
+
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<ClientBaseServiceServer<ClientService>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("cannot build the reflection service")?;
+        let service = ClientService::new(ClientStore::new(pool.clone()), metrics.clone());
+        let grpc = Server::builder()
+            .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(ClientBaseServiceServer::new(service))
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(grpc_listener),
+                stop.clone().cancelled_owned(),
+            );
+
+        let http = axum::serve(
+            http_listener,
+            http::router(HttpState {
+                pool: pool.clone(),
+                nats: nats.clone(),
+                metrics: metrics.clone(),
+            }),
+        )
+        .with_graceful_shutdown(stop.clone().cancelled_owned());
+
+        let responder = responder.run(stop.clone());
+        let updates = consumer.run(stop.clone());
+
+        let on_exit = |part: &'static str, stop: &CancellationToken, result: anyhow::Result<()>| {
+            match &result {
+                Ok(()) => tracing::info!(part, "stopped"),
+                Err(e) => {
+                    tracing::error!(part, error = %format!("{e:#}"), "failed; stopping the service")
+                }
+            }
+            stop.cancel();
+            result
+        };
+        let (grpc, http, responder, updates) = tokio::join!(
+            async { on_exit("grpc", &stop, grpc.await.context("gRPC server failed")) },
+            async { on_exit("http", &stop, http.await.context("HTTP server failed")) },
+            async { on_exit("create responder", &stop, responder.await) },
+            async { on_exit("update consumer", &stop, updates.await) },
+        );
+        if let Err(e) = nats.flush().await {
+            tracing::warn!(error = %e, "cannot flush NATS on shutdown");
+        }
+        grpc.and(http).and(responder).and(updates)
+    }
+}
+
+/// A URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the service");
+                let _ignored = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ignored = ctrl_c.await;
+    }
+}

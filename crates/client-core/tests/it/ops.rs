@@ -1,0 +1,60 @@
+//! What an operator meets: health and reflection over gRPC, `/healthz`, `/readyz`, `/metrics`.
+
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_health_reports_the_clients_service_serving() {
+    let app = spawn_app().await;
+    let mut health = HealthClient::new(app.channel.clone());
+    let response = health
+        .check(HealthCheckRequest {
+            service: "clients.ClientBaseService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.status(), ServingStatus::Serving);
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_endpoints_answer_and_metrics_count_rpcs() {
+    let app = spawn_app().await;
+    let _ = app
+        .grpc
+        .clone()
+        .get(proto::clients::GetClientBaseRequest { id: "nope".into() })
+        .await;
+    let http = reqwest::Client::new();
+
+    let healthz = http
+        .get(format!("{}/healthz", app.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(healthz.status(), 200);
+    let readyz = http
+        .get(format!("{}/readyz", app.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(readyz.status(), 200);
+    let metrics = http
+        .get(format!("{}/metrics", app.http))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"core_grpc_requests_total{method="Get",code="InvalidArgument"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("core_update_consumer_pending"));
+    app.cleanup().await;
+}
