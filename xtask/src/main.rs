@@ -1,2 +1,49 @@
-//! xtask placeholder.
-fn main() {}
+//! `cargo xtask <task>`: the project's own commands, written in Rust so they need nothing
+//! but cargo (the rust-analyzer "xtask" pattern). One module per task; this file only
+//! parses the command line and dispatches.
+
+mod dead_letters;
+mod migrate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Project tasks.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Create crm_core and crm_commercial if missing and apply pending migrations
+    /// (URLs from CORE_DATABASE_URL and COMMERCIAL_DATABASE_URL).
+    Migrate,
+    /// List or replay the updates client-core gave up on.
+    #[command(subcommand)]
+    DeadLetters(dead_letters::Command),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Migrate => migrate::run().await,
+        Task::DeadLetters(command) => dead_letters::run(command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A database URL from its variable, else the default of ARCHITECTURE.md.
+fn database_url(db: crm_db::Database) -> String {
+    std::env::var(db.env_var()).unwrap_or_else(|_| db.default_url().to_owned())
+}

@@ -1,0 +1,77 @@
+//! `cargo xtask dead-letters list|replay`: what client-core gave up on (kept in crm_core
+//! with payload and last error), and sending it again once the cause is fixed.
+
+#![allow(clippy::print_stdout, reason = "a command-line task reports on stdout")]
+
+use anyhow::Context;
+use clap::Subcommand;
+use client_core::db::{self, DeadLetterStore};
+use crm_db::Database;
+use uuid::Uuid;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Dead letters waiting for a replay (with --all, the replayed ones too).
+    List {
+        /// Include dead letters already replayed.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Publish dead letters again on their subject (all pending ones, or those named).
+    Replay {
+        /// Ids to replay; none means every pending dead letter.
+        ids: Vec<Uuid>,
+    },
+}
+
+pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
+    let pool = db::pool(&crate::database_url(Database::Core), 2)?;
+    let store = DeadLetterStore::new(pool);
+    match command {
+        Command::List { all } => {
+            let letters = store.list(all).await.context("cannot read dead letters")?;
+            if letters.is_empty() {
+                println!("no dead letters");
+            }
+            for l in letters {
+                let state = l
+                    .replayed_at
+                    .map_or_else(|| "pending".to_owned(), |t| format!("replayed {t}"));
+                println!(
+                    "{}  {}  {}  attempts={}  {} bytes  {state}\n    last error: {}",
+                    l.id,
+                    l.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    l.subject,
+                    l.attempts,
+                    l.payload.len(),
+                    l.last_error
+                );
+            }
+        }
+        Command::Replay { ids } => {
+            let nats_url =
+                std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+            let nats = async_nats::connect(nats_url.as_str())
+                .await
+                .with_context(|| format!("cannot connect to NATS at {nats_url}"))?;
+            let js = async_nats::jetstream::new(nats);
+            let pending = store
+                .list(false)
+                .await
+                .context("cannot read dead letters")?;
+            let chosen: Vec<_> = pending
+                .into_iter()
+                .filter(|l| ids.is_empty() || ids.contains(&l.id))
+                .collect();
+            if chosen.is_empty() {
+                println!("nothing to replay");
+            }
+            for l in chosen {
+                client_core::nats::replay_dead_letter(&js, &store, l.id, &l.subject, l.payload)
+                    .await?;
+                println!("{}: replayed on {}", l.id, l.subject);
+            }
+        }
+    }
+    Ok(())
+}
