@@ -1,8 +1,6 @@
 //! Property tests: arbitrary JSON, with the known keys of a prospect in unexpected shapes,
 //! never makes the mapper panic, and what it returns always respects the column limits.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use mapper::{MappedProspect, PayloadMapper, data_hash, limits, map_prospect};
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};

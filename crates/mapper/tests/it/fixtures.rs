@@ -2,8 +2,6 @@
 //! public API: the edge cases give exactly the outcomes their README lists, and the generated
 //! samples map without failures and change hash exactly where their data changed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeMap;
 use std::str::FromStr;
 

@@ -1,0 +1,234 @@
+//! Start-up configuration of sync-service: one typed struct, every field a `--flag` and an
+//! environment variable (ARCHITECTURE.md, "Runtime contract"), validated before anything
+//! runs. Secrets are wrapped so they never print.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use base64::Engine;
+use clap::{Parser, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON when standard error is not a terminal, pretty otherwise.
+    Auto,
+    /// One JSON object per line (production).
+    Json,
+    /// Human-readable (terminal).
+    Pretty,
+}
+
+/// sync-service: imports WinLeadPlus prospects into the CRM.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "sync-service", version, about)]
+pub struct Config {
+    /// gRPC listen address (winleadplus.WinLeadPlusSyncService, contrats.ContratService,
+    /// health, reflection).
+    #[arg(long, env = "SYNC_GRPC_ADDR", default_value = "0.0.0.0:50053")]
+    pub grpc_addr: SocketAddr,
+
+    /// HTTP listen address (/healthz, /readyz, /metrics).
+    #[arg(long, env = "SYNC_HTTP_ADDR", default_value = "0.0.0.0:8083")]
+    pub http_addr: SocketAddr,
+
+    /// PostgreSQL URL of the crm_commercial database.
+    #[arg(
+        long,
+        env = "COMMERCIAL_DATABASE_URL",
+        default_value = "postgres://localhost/crm_commercial",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Connections in the PostgreSQL pool.
+    #[arg(long, env = "SYNC_DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=200))]
+    pub db_pool_size: u16,
+
+    /// Apply pending migrations at start-up (the same ones as `cargo xtask migrate`).
+    #[arg(long, env = "SYNC_MIGRATE_ON_START", default_value_t = false)]
+    pub migrate_on_start: bool,
+
+    /// NATS server URL.
+    #[arg(
+        long,
+        env = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222",
+        hide_env_values = true
+    )]
+    pub nats_url: String,
+
+    /// Prefix of every NATS subject (empty in production; tests isolate themselves with it).
+    #[arg(long, env = "NATS_SUBJECT_PREFIX", default_value = "")]
+    pub nats_subject_prefix: String,
+
+    /// Default WinLeadPlus endpoint of a new organisation config.
+    #[arg(
+        long,
+        env = "WINLEADPLUS_API_URL",
+        default_value = "https://winleadplus.com/api/prospects"
+    )]
+    pub winleadplus_api_url: String,
+
+    /// Fallback WinLeadPlus token for organisations that have none of their own.
+    #[arg(long, env = "WINLEADPLUS_API_TOKEN", hide_env_values = true)]
+    pub winleadplus_api_token: Option<SecretString>,
+
+    /// Key that encrypts stored tokens (base64 of 32 bytes). Without it no token can be saved.
+    #[arg(long, env = "TOKEN_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_key)]
+    pub token_encryption_key: Option<EncryptionKey>,
+
+    /// When the scheduler looks for due organisations (cron with seconds: sec min hour dom mon dow).
+    #[arg(long, env = "SYNC_CRON", default_value = "0 0 * * * *", value_parser = parse_cron)]
+    pub sync_cron: cron::Schedule,
+
+    /// Time zone of `SYNC_CRON`.
+    #[arg(long, env = "SYNC_TIMEZONE", default_value = "Europe/Paris")]
+    pub sync_timezone: chrono_tz::Tz,
+
+    /// Run the scheduler (turn off to only sync on request).
+    #[arg(long, env = "SYNC_SCHEDULER_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub scheduler_enabled: bool,
+
+    /// Organisations synced at the same time by one scheduler tick.
+    #[arg(long, env = "SYNC_SCHEDULER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub scheduler_concurrency: u16,
+
+    /// Prospects handled per batch (one create request, one transaction).
+    #[arg(long, env = "SYNC_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=5000))]
+    pub batch_size: u16,
+
+    /// Seconds to establish a connection to WinLeadPlus.
+    #[arg(long, env = "WINLEADPLUS_CONNECT_TIMEOUT_SECS", default_value_t = 10)]
+    pub connect_timeout_secs: u64,
+
+    /// Seconds a whole WinLeadPlus response may take (download included).
+    #[arg(long, env = "WINLEADPLUS_TIMEOUT_SECS", default_value_t = 300)]
+    pub request_timeout_secs: u64,
+
+    /// Attempts of one WinLeadPlus request (time-outs, 5xx, 429); 1 means no retry.
+    #[arg(long, env = "WINLEADPLUS_MAX_ATTEMPTS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_attempts: u32,
+
+    /// First retry delay in milliseconds (doubles, with jitter).
+    #[arg(long, env = "WINLEADPLUS_RETRY_BASE_MS", default_value_t = 500)]
+    pub retry_base_ms: u64,
+
+    /// Largest response body accepted, in megabytes.
+    #[arg(long, env = "WINLEADPLUS_MAX_BODY_MB", default_value_t = 512)]
+    pub max_body_mb: u64,
+
+    /// Seconds without heartbeat after which a RUNNING sync is considered dead and taken over.
+    #[arg(long, env = "SYNC_LEASE_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..))]
+    pub lease_timeout_secs: u64,
+
+    /// Seconds to wait for client-core's answer to a create batch.
+    #[arg(long, env = "SYNC_CREATE_TIMEOUT_SECS", default_value_t = 30)]
+    pub create_timeout_secs: u64,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The full name of a subject under this instance's prefix.
+    pub fn subject(&self, subject: &str) -> String {
+        proto::subjects::prefixed(&self.nats_subject_prefix, subject)
+    }
+
+    /// Checks what clap cannot: the default endpoint is an http(s) URL.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        crate::domain::Endpoint::parse(&self.winleadplus_api_url)
+            .map_err(|e| anyhow::anyhow!("WINLEADPLUS_API_URL: {e}"))?;
+        Ok(())
+    }
+
+    /// The fallback token, if any.
+    pub fn fallback_token(&self) -> Option<&str> {
+        self.winleadplus_api_token
+            .as_ref()
+            .map(ExposeSecret::expose_secret)
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// A 32-byte AES-256 key (never printed).
+#[derive(Clone)]
+pub struct EncryptionKey(pub(crate) [u8; 32]);
+
+impl std::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptionKey(***)")
+    }
+}
+
+impl EncryptionKey {
+    /// A key from raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+fn parse_key(value: &str) -> Result<EncryptionKey, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map_err(|_| "must be base64 (e.g. `openssl rand -base64 32`)".to_owned())?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("must decode to 32 bytes, got {}", b.len()))?;
+    Ok(EncryptionKey(key))
+}
+
+fn parse_cron(value: &str) -> Result<cron::Schedule, String> {
+    cron::Schedule::from_str(value).map_err(|e| {
+        format!("not a cron expression with seconds (sec min hour dom mon dow), e.g. \"0 0 * * * *\": {e}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        let mut all = vec!["sync-service"];
+        all.extend_from_slice(args);
+        Config::try_parse_from(all)
+    }
+
+    #[test]
+    fn defaults_follow_the_runtime_contract() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.grpc_addr.port(), 50053);
+        assert_eq!(c.http_addr.port(), 8083);
+        assert_eq!(c.sync_timezone, chrono_tz::Europe::Paris);
+        assert!(c.token_encryption_key.is_none());
+    }
+
+    #[test]
+    fn a_bad_key_or_cron_is_refused_with_a_clear_reason() {
+        let e = parse(&["--token-encryption-key", "c2hvcnQ="])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("32 bytes"), "{e}");
+        let e = parse(&["--sync-cron", "every hour"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cron"), "{e}");
+        let e = parse(&["--sync-timezone", "Mars/Olympus"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sync-timezone") || e.contains("Mars"), "{e}");
+    }
+
+    #[test]
+    fn the_key_never_prints() {
+        let c = parse(&[
+            "--token-encryption-key",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        ])
+        .unwrap();
+        assert!(!format!("{c:?}").contains("AAAA"));
+    }
+}

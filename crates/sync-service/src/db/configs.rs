@@ -1,0 +1,137 @@
+//! `winleadplus_configs`: one row per organisation.
+
+use chrono::{DateTime, Utc};
+use crm_db::commercial::schema::winleadplus_configs as cfg;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::models::ConfigRow;
+use super::{DbError, DbPool};
+
+/// A change to a config: `None` keeps the current value.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = cfg, check_for_backend(diesel::pg::Pg))]
+pub struct ConfigChange {
+    pub api_endpoint: Option<String>,
+    pub enabled: Option<bool>,
+    pub sync_interval_minutes: Option<i32>,
+    /// `Some(None)` clears the token.
+    pub api_token_encrypted: Option<Option<Vec<u8>>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Config queries over the pool.
+#[derive(Clone)]
+pub struct ConfigStore {
+    pool: DbPool,
+}
+
+impl ConfigStore {
+    /// A store over this pool.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+
+    /// The config of an organisation.
+    pub async fn by_organisation(
+        &self,
+        organisation_id: Uuid,
+    ) -> Result<Option<ConfigRow>, DbError> {
+        let mut conn = self.pool.get().await?;
+        Ok(cfg::table
+            .filter(cfg::organisation_id.eq(organisation_id))
+            .select(ConfigRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?)
+    }
+
+    /// A config by its id.
+    pub async fn by_id(&self, id: Uuid) -> Result<Option<ConfigRow>, DbError> {
+        let mut conn = self.pool.get().await?;
+        Ok(cfg::table
+            .filter(cfg::id.eq(id))
+            .select(ConfigRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?)
+    }
+
+    /// Applies a change to an organisation's config, creating it first (with `endpoint` and
+    /// the defaults) when it does not exist. Safe under concurrent calls.
+    pub async fn save_for_organisation(
+        &self,
+        organisation_id: Uuid,
+        default_endpoint: &str,
+        mut change: ConfigChange,
+    ) -> Result<ConfigRow, DbError> {
+        let mut conn = self.pool.get().await?;
+        diesel::insert_into(cfg::table)
+            .values((
+                cfg::organisation_id.eq(organisation_id),
+                cfg::api_endpoint.eq(default_endpoint),
+            ))
+            .on_conflict(cfg::organisation_id)
+            .do_nothing()
+            .execute(&mut conn)
+            .await?;
+        change.updated_at = Some(Utc::now());
+        Ok(
+            diesel::update(cfg::table.filter(cfg::organisation_id.eq(organisation_id)))
+                .set(&change)
+                .returning(ConfigRow::as_returning())
+                .get_result(&mut conn)
+                .await?,
+        )
+    }
+
+    /// Applies a change to a config named by id; `None` when there is no such config.
+    pub async fn save_by_id(
+        &self,
+        id: Uuid,
+        mut change: ConfigChange,
+    ) -> Result<Option<ConfigRow>, DbError> {
+        let mut conn = self.pool.get().await?;
+        change.updated_at = Some(Utc::now());
+        Ok(diesel::update(cfg::table.filter(cfg::id.eq(id)))
+            .set(&change)
+            .returning(ConfigRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .optional()?)
+    }
+
+    /// Enabled configs whose interval has elapsed since their last sync (or never synced).
+    pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<ConfigRow>, DbError> {
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<ConfigRow> = cfg::table
+            .filter(cfg::enabled.eq(true))
+            .order_by(cfg::last_sync_at.asc().nulls_first())
+            .select(ConfigRow::as_select())
+            .load(&mut conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|c| {
+                c.last_sync_at.is_none_or(|last| {
+                    now - last >= chrono::Duration::minutes(i64::from(c.sync_interval_minutes))
+                })
+            })
+            .collect())
+    }
+
+    /// Records when an organisation last finished a sync.
+    pub async fn set_last_sync(
+        &self,
+        organisation_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let mut conn = self.pool.get().await?;
+        diesel::update(cfg::table.filter(cfg::organisation_id.eq(organisation_id)))
+            .set(cfg::last_sync_at.eq(at))
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    }
+}

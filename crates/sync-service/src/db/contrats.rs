@@ -1,0 +1,255 @@
+//! `contrats` and `lignes_contrat`: imported contracts, upserted by (organisation,
+//! reference) with their lines replaced as a whole; read by `contrats.ContratService`.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use crm_db::commercial::schema::{contrats as c, lignes_contrat as l};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Integer, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::models::{ContratRow, LigneRow};
+use super::{DbError, DbPool};
+
+/// A contract to write, with its client and lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContratUpsert {
+    pub reference: String,
+    pub external_id: String,
+    pub client_id: Uuid,
+    pub titre: String,
+    pub statut: String,
+    pub montant: Option<Decimal>,
+    pub date_signature: Option<NaiveDate>,
+    pub date_debut: Option<NaiveDate>,
+    pub devise: String,
+    pub frequence_facturation: Option<String>,
+    pub fournisseur: String,
+    pub commercial_id: Option<String>,
+    pub notes: Option<String>,
+    pub lignes: Vec<LigneUpsert>,
+}
+
+/// A contract line to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LigneUpsert {
+    pub nom: String,
+    pub prix_unitaire: Option<Decimal>,
+    pub quantite: i32,
+    pub categorie: Option<String>,
+    pub offre_id: Option<String>,
+}
+
+/// A contract with its lines.
+#[derive(Debug, Clone)]
+pub struct ContratWithLines {
+    pub contrat: ContratRow,
+    pub lignes: Vec<LigneRow>,
+}
+
+/// Upserts contracts and replaces their lines, in three statements whatever their number
+/// (inside the batch transaction). References must be unique within `rows`. Returns the
+/// contract id of each reference.
+pub(crate) async fn upsert_on(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    source: &str,
+    rows: &[ContratUpsert],
+) -> Result<HashMap<String, Uuid>, diesel::result::Error> {
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    fn col<T>(rows: &[ContratUpsert], f: impl Fn(&ContratUpsert) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    #[derive(QueryableByName)]
+    struct Returned {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = Text)]
+        reference: String,
+    }
+    let returned: Vec<Returned> = diesel::sql_query(
+        "INSERT INTO contrats (organisation_id, reference, external_id, client_id, titre, statut, montant, \
+           date_signature, date_debut, devise, frequence_facturation, fournisseur, commercial_id, notes, source) \
+         SELECT $1, u.reference, u.external_id, u.client_id, u.titre, u.statut, u.montant::numeric, \
+           u.date_signature::date, u.date_debut::date, u.devise, u.frequence, u.fournisseur, u.commercial_id, \
+           u.notes, $2 \
+         FROM UNNEST($3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], \
+           $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) \
+           AS u(reference, external_id, client_id, titre, statut, montant, date_signature, date_debut, devise, \
+                frequence, fournisseur, commercial_id, notes) \
+         ON CONFLICT (organisation_id, reference) DO UPDATE SET \
+           external_id = EXCLUDED.external_id, client_id = EXCLUDED.client_id, titre = EXCLUDED.titre, \
+           statut = EXCLUDED.statut, montant = EXCLUDED.montant, date_signature = EXCLUDED.date_signature, \
+           date_debut = EXCLUDED.date_debut, devise = EXCLUDED.devise, \
+           frequence_facturation = EXCLUDED.frequence_facturation, fournisseur = EXCLUDED.fournisseur, \
+           commercial_id = EXCLUDED.commercial_id, notes = EXCLUDED.notes, source = EXCLUDED.source, \
+           updated_at = now() \
+         RETURNING id, reference::text AS reference",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(organisation_id)
+    .bind::<Text, _>(source)
+    .bind::<Array<Text>, _>(col(rows, |r| r.reference.clone()))
+    .bind::<Array<Text>, _>(col(rows, |r| r.external_id.clone()))
+    .bind::<Array<diesel::sql_types::Uuid>, _>(col(rows, |r| r.client_id))
+    .bind::<Array<Text>, _>(col(rows, |r| r.titre.clone()))
+    .bind::<Array<Text>, _>(col(rows, |r| r.statut.clone()))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.montant.map(|d| d.to_string())))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.date_signature.map(|d| d.to_string())))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.date_debut.map(|d| d.to_string())))
+    .bind::<Array<Text>, _>(col(rows, |r| r.devise.clone()))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.frequence_facturation.clone()))
+    .bind::<Array<Text>, _>(col(rows, |r| r.fournisseur.clone()))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.commercial_id.clone()))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.notes.clone()))
+    .load(conn)
+    .await?;
+    let ids: HashMap<String, Uuid> = returned.into_iter().map(|r| (r.reference, r.id)).collect();
+
+    let contrat_ids: Vec<Uuid> = ids.values().copied().collect();
+    diesel::delete(l::table.filter(l::contrat_id.eq_any(&contrat_ids)))
+        .execute(conn)
+        .await?;
+
+    let mut line_contrat = Vec::new();
+    let mut position = Vec::new();
+    let mut nom = Vec::new();
+    let mut prix = Vec::new();
+    let mut quantite = Vec::new();
+    let mut categorie = Vec::new();
+    let mut offre = Vec::new();
+    for row in rows {
+        let Some(id) = ids.get(&row.reference) else {
+            continue;
+        };
+        for (i, line) in row.lignes.iter().enumerate() {
+            line_contrat.push(*id);
+            position.push(i32::try_from(i).unwrap_or(i32::MAX));
+            nom.push(line.nom.clone());
+            prix.push(line.prix_unitaire.map(|d| d.to_string()));
+            quantite.push(line.quantite);
+            categorie.push(line.categorie.clone());
+            offre.push(line.offre_id.clone());
+        }
+    }
+    if !line_contrat.is_empty() {
+        diesel::sql_query(
+            "INSERT INTO lignes_contrat (contrat_id, position, nom, prix_unitaire, quantite, categorie, offre_id) \
+             SELECT u.c, u.p, u.n, u.prix::numeric, u.q, u.cat, u.o \
+             FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[]) \
+               AS u(c, p, n, prix, q, cat, o)",
+        )
+        .bind::<Array<diesel::sql_types::Uuid>, _>(line_contrat)
+        .bind::<Array<Integer>, _>(position)
+        .bind::<Array<Text>, _>(nom)
+        .bind::<Array<Nullable<Text>>, _>(prix)
+        .bind::<Array<Integer>, _>(quantite)
+        .bind::<Array<Nullable<Text>>, _>(categorie)
+        .bind::<Array<Nullable<Text>>, _>(offre)
+        .execute(conn)
+        .await?;
+    }
+    Ok(ids)
+}
+
+/// Filters of a contract listing.
+#[derive(Debug, Clone)]
+pub struct ContratFilter {
+    pub organisation_id: Uuid,
+    pub client_id: Option<Uuid>,
+    pub source: Option<String>,
+    pub page: i64,
+    pub limit: i64,
+}
+
+/// Contract reads over the pool.
+#[derive(Clone)]
+pub struct ContratStore {
+    pool: DbPool,
+}
+
+impl ContratStore {
+    /// A store over this pool.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+
+    /// A contract with its lines.
+    pub async fn get(&self, id: Uuid) -> Result<Option<ContratWithLines>, DbError> {
+        let mut conn = self.pool.get().await?;
+        let Some(contrat) = c::table
+            .filter(c::id.eq(id))
+            .select(ContratRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut lignes = lines_of(&mut conn, &[id]).await?;
+        Ok(Some(ContratWithLines {
+            contrat,
+            lignes: lignes.remove(&id).unwrap_or_default(),
+        }))
+    }
+
+    /// One page of contracts (newest first) and the total of the filter.
+    pub async fn list(&self, f: &ContratFilter) -> Result<(Vec<ContratWithLines>, i64), DbError> {
+        let mut conn = self.pool.get().await?;
+        let filtered = || {
+            let mut q = c::table
+                .filter(c::organisation_id.eq(f.organisation_id))
+                .into_boxed();
+            if let Some(client) = f.client_id {
+                q = q.filter(c::client_id.eq(client));
+            }
+            if let Some(source) = &f.source {
+                q = q.filter(c::source.eq(source.clone()));
+            }
+            q
+        };
+        let total: i64 = filtered().select(count_star()).first(&mut conn).await?;
+        let rows: Vec<ContratRow> = filtered()
+            .order_by((c::created_at.desc(), c::id.desc()))
+            .limit(f.limit)
+            .offset((f.page - 1).saturating_mul(f.limit))
+            .select(ContratRow::as_select())
+            .load(&mut conn)
+            .await?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut lignes = lines_of(&mut conn, &ids).await?;
+        let contrats = rows
+            .into_iter()
+            .map(|contrat| {
+                let lignes = lignes.remove(&contrat.id).unwrap_or_default();
+                ContratWithLines { contrat, lignes }
+            })
+            .collect();
+        Ok((contrats, total))
+    }
+}
+
+async fn lines_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<LigneRow>>, DbError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<LigneRow> = l::table
+        .filter(l::contrat_id.eq_any(ids))
+        .order_by((l::contrat_id, l::position))
+        .select(LigneRow::as_select())
+        .load(conn)
+        .await?;
+    let mut grouped: HashMap<Uuid, Vec<LigneRow>> = HashMap::new();
+    for row in rows {
+        grouped.entry(row.contrat_id).or_default().push(row);
+    }
+    Ok(grouped)
+}

@@ -1,0 +1,235 @@
+//! `winleadplus_sync_logs`: one row per sync run. The RUNNING row of an organisation is its
+//! lease (a unique partial index allows one), kept alive by heartbeats.
+
+use chrono::{DateTime, Utc};
+use crm_db::commercial::schema::winleadplus_sync_logs as logs;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::models::{LogRow, LogStatus};
+use super::{DbError, DbPool};
+
+/// Counters and bounded messages of a run, as written to its log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = logs, check_for_backend(diesel::pg::Pg))]
+pub struct Progress {
+    pub total_prospects: i32,
+    pub created: i32,
+    pub updated: i32,
+    pub skipped: i32,
+    pub failed: i32,
+    pub processed: i32,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub errors_dropped: i32,
+    pub warnings_dropped: i32,
+}
+
+/// The outcome of asking for an organisation's lease.
+#[derive(Debug, Clone)]
+pub enum Lease {
+    /// This caller holds the lease: a new RUNNING log.
+    Acquired(LogRow),
+    /// Another sync of the organisation is running: its log.
+    Busy(LogRow),
+}
+
+/// Log queries over the pool.
+#[derive(Clone)]
+pub struct LogStore {
+    pool: DbPool,
+}
+
+impl LogStore {
+    /// A store over this pool.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+
+    /// Takes the organisation's lease by inserting a RUNNING log. A RUNNING log whose
+    /// heartbeat is older than `stale_after` belongs to a worker that died: it is marked
+    /// FAILED and the lease taken over.
+    pub async fn acquire(
+        &self,
+        organisation_id: Uuid,
+        dry_run: bool,
+        stale_after: chrono::Duration,
+    ) -> Result<Lease, DbError> {
+        let mut conn = self.pool.get().await?;
+        for _ in 0..5 {
+            let now = Utc::now();
+            let inserted = diesel::insert_into(logs::table)
+                .values((
+                    logs::organisation_id.eq(organisation_id),
+                    logs::status.eq(LogStatus::Running),
+                    logs::started_at.eq(now),
+                    logs::heartbeat_at.eq(now),
+                    logs::dry_run.eq(dry_run),
+                ))
+                .on_conflict(logs::organisation_id)
+                .filter_target(logs::status.eq(LogStatus::Running))
+                .do_nothing()
+                .returning(LogRow::as_returning())
+                .get_result(&mut conn)
+                .await
+                .optional()?;
+            if let Some(row) = inserted {
+                return Ok(Lease::Acquired(row));
+            }
+            let Some(running) = running_on(&mut conn, organisation_id).await? else {
+                continue; // it finished in between: try again
+            };
+            if running.heartbeat_at + stale_after > now {
+                return Ok(Lease::Busy(running));
+            }
+            let message = format!(
+                "abandoned: its worker stopped heart-beating at {}; lease taken over",
+                running.heartbeat_at.to_rfc3339()
+            );
+            tracing::warn!(%organisation_id, log_id = %running.id, "taking over a stale sync lease");
+            diesel::update(logs::table)
+                .filter(logs::id.eq(running.id))
+                .filter(logs::status.eq(LogStatus::Running))
+                .filter(logs::heartbeat_at.eq(running.heartbeat_at))
+                .set((
+                    logs::status.eq(LogStatus::Failed),
+                    logs::finished_at.eq(now),
+                    logs::message.eq(&message),
+                    logs::errors.eq(vec![message.clone()]),
+                ))
+                .execute(&mut conn)
+                .await?;
+        }
+        Err(DbError::Query(diesel::result::Error::RollbackTransaction))
+    }
+
+    /// Refreshes the heartbeat of a running log; false when the lease was lost.
+    pub async fn heartbeat(&self, log_id: Uuid) -> Result<bool, DbError> {
+        let mut conn = self.pool.get().await?;
+        let n = diesel::update(logs::table)
+            .filter(logs::id.eq(log_id))
+            .filter(logs::status.eq(LogStatus::Running))
+            .set(logs::heartbeat_at.eq(Utc::now()))
+            .execute(&mut conn)
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Writes progress (outside of a batch transaction, e.g. a dry run).
+    pub async fn progress(&self, log_id: Uuid, progress: &Progress) -> Result<bool, DbError> {
+        let mut conn = self.pool.get().await?;
+        progress_on(&mut conn, log_id, progress).await
+    }
+
+    /// Ends a run.
+    pub async fn finish(
+        &self,
+        log_id: Uuid,
+        status: LogStatus,
+        progress: &Progress,
+        message: Option<String>,
+        duration_ms: i64,
+    ) -> Result<LogRow, DbError> {
+        let mut conn = self.pool.get().await?;
+        Ok(diesel::update(logs::table.filter(logs::id.eq(log_id)))
+            .set((
+                progress,
+                logs::status.eq(status),
+                logs::finished_at.eq(Utc::now()),
+                logs::heartbeat_at.eq(Utc::now()),
+                logs::message.eq(message),
+                logs::duration_ms.eq(duration_ms),
+            ))
+            .returning(LogRow::as_returning())
+            .get_result(&mut conn)
+            .await?)
+    }
+
+    /// Removes a RUNNING log that did no work (a scheduled run that found nothing due),
+    /// releasing the lease.
+    pub async fn delete_unstarted(&self, log_id: Uuid) -> Result<(), DbError> {
+        let mut conn = self.pool.get().await?;
+        diesel::delete(
+            logs::table
+                .filter(logs::id.eq(log_id))
+                .filter(logs::processed.eq(0)),
+        )
+        .execute(&mut conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The running log of an organisation.
+    pub async fn running(&self, organisation_id: Uuid) -> Result<Option<LogRow>, DbError> {
+        let mut conn = self.pool.get().await?;
+        running_on(&mut conn, organisation_id).await
+    }
+
+    /// A log by id.
+    pub async fn by_id(&self, id: Uuid) -> Result<Option<LogRow>, DbError> {
+        let mut conn = self.pool.get().await?;
+        Ok(logs::table
+            .filter(logs::id.eq(id))
+            .select(LogRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?)
+    }
+
+    /// The newest logs of an organisation, newest first.
+    pub async fn recent(&self, organisation_id: Uuid, limit: i64) -> Result<Vec<LogRow>, DbError> {
+        let mut conn = self.pool.get().await?;
+        Ok(logs::table
+            .filter(logs::organisation_id.eq(organisation_id))
+            .order_by((logs::started_at.desc(), logs::id.desc()))
+            .limit(limit)
+            .select(LogRow::as_select())
+            .load(&mut conn)
+            .await?)
+    }
+
+    /// When the organisation's last finished, non-dry-run sync ended.
+    pub async fn last_finished(
+        &self,
+        organisation_id: Uuid,
+    ) -> Result<Option<DateTime<Utc>>, DbError> {
+        let mut conn = self.pool.get().await?;
+        Ok(logs::table
+            .filter(logs::organisation_id.eq(organisation_id))
+            .filter(logs::status.ne(LogStatus::Running))
+            .filter(logs::dry_run.eq(false))
+            .select(diesel::dsl::max(logs::finished_at))
+            .first::<Option<DateTime<Utc>>>(&mut conn)
+            .await?)
+    }
+}
+
+async fn running_on(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+) -> Result<Option<LogRow>, DbError> {
+    Ok(logs::table
+        .filter(logs::organisation_id.eq(organisation_id))
+        .filter(logs::status.eq(LogStatus::Running))
+        .select(LogRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Writes progress and a heartbeat on a connection (inside a batch transaction); false when
+/// the log is no longer RUNNING (the lease was lost).
+pub(crate) async fn progress_on(
+    conn: &mut AsyncPgConnection,
+    log_id: Uuid,
+    progress: &Progress,
+) -> Result<bool, DbError> {
+    let n = diesel::update(logs::table)
+        .filter(logs::id.eq(log_id))
+        .filter(logs::status.eq(LogStatus::Running))
+        .set((progress, logs::heartbeat_at.eq(Utc::now())))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}

@@ -1,0 +1,101 @@
+//! `winleadplus_mappings`: what each prospect became (client, contracts) and the hash of
+//! the data last applied.
+
+use std::collections::HashMap;
+
+use crm_db::commercial::schema::winleadplus_mappings as m;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::{DbError, DbPool};
+
+/// What the database knows of a prospect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    /// The CRM client it became.
+    pub client_id: Uuid,
+    /// Hash of the data last applied.
+    pub data_hash: String,
+}
+
+/// A mapping to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingUpsert {
+    /// The prospect.
+    pub prospect_id: i64,
+    /// Its CRM client.
+    pub client_id: Uuid,
+    /// Its imported contracts.
+    pub contrat_ids: Vec<Uuid>,
+    /// Hash of the data now applied.
+    pub data_hash: String,
+    /// Version sent to client-core.
+    pub source_version: i64,
+}
+
+/// Every mapping of an organisation, by prospect id: the one query of a sync's diff.
+pub async fn load(pool: &DbPool, organisation_id: Uuid) -> Result<HashMap<i64, Known>, DbError> {
+    let mut conn = pool.get().await?;
+    let rows: Vec<(i64, Uuid, String)> = m::table
+        .filter(m::organisation_id.eq(organisation_id))
+        .select((m::winleadplus_prospect_id, m::crm_client_id, m::data_hash))
+        .load(&mut conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(prospect, client_id, data_hash)| {
+            (
+                prospect,
+                Known {
+                    client_id,
+                    data_hash,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Upserts mappings in one statement (inside the batch transaction).
+pub(crate) async fn upsert_on(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    rows: &[MappingUpsert],
+) -> Result<(), diesel::result::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let prospects: Vec<i64> = rows.iter().map(|r| r.prospect_id).collect();
+    let clients: Vec<Uuid> = rows.iter().map(|r| r.client_id).collect();
+    // One uuid[] per row: UNNEST flattens 2-D arrays, so each row's list travels as text.
+    let contrat_ids: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let ids: Vec<String> = r.contrat_ids.iter().map(Uuid::to_string).collect();
+            format!("{{{}}}", ids.join(","))
+        })
+        .collect();
+    let hashes: Vec<&str> = rows.iter().map(|r| r.data_hash.as_str()).collect();
+    let versions: Vec<i64> = rows.iter().map(|r| r.source_version).collect();
+    diesel::sql_query(
+        "INSERT INTO winleadplus_mappings \
+           (organisation_id, winleadplus_prospect_id, crm_client_id, crm_contrat_ids, data_hash, \
+            source_version, last_synced_at) \
+         SELECT $1, u.p, u.c, u.ids::uuid[], u.h, u.v, now() \
+         FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::bigint[]) AS u(p, c, ids, h, v) \
+         ON CONFLICT (organisation_id, winleadplus_prospect_id) DO UPDATE SET \
+           crm_client_id = EXCLUDED.crm_client_id, crm_contrat_ids = EXCLUDED.crm_contrat_ids, \
+           data_hash = EXCLUDED.data_hash, source_version = EXCLUDED.source_version, \
+           last_synced_at = EXCLUDED.last_synced_at, updated_at = now()",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(organisation_id)
+    .bind::<Array<BigInt>, _>(prospects)
+    .bind::<Array<diesel::sql_types::Uuid>, _>(clients)
+    .bind::<Array<Text>, _>(contrat_ids)
+    .bind::<Array<Text>, _>(hashes)
+    .bind::<Array<BigInt>, _>(versions)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,407 @@
+//! `winleadplus.WinLeadPlusSyncService` and `contrats.ContratService`: request validation
+//! and status mapping only; the work is in `engine` and `db`. Only this module knows tonic.
+
+mod convert;
+mod error;
+
+use proto::clients::PaginationResponse;
+use proto::contrats::contrat_service_server::ContratService;
+use proto::contrats::{Contrat, GetContratRequest, ListContratsRequest, ListContratsResponse};
+use proto::tonic::{self, Request, Response, Status};
+use proto::winleadplus::win_lead_plus_sync_service_server::WinLeadPlusSyncService;
+use proto::winleadplus::{
+    GetSyncStatusRequest, GetSyncStatusResponse, GetWinLeadPlusConfigRequest,
+    HasWinLeadPlusConfigResponse, ListWinLeadPlusSyncLogsRequest, ListWinLeadPlusSyncLogsResponse,
+    SyncProspectsRequest, SyncProspectsResponse, TestConnectionRequest, TestConnectionResponse,
+    UpdateWinLeadPlusConfigRequest, WinLeadPlusConfig,
+};
+
+pub use proto::contrats::contrat_service_server::ContratServiceServer;
+pub use proto::winleadplus::win_lead_plus_sync_service_server::WinLeadPlusSyncServiceServer;
+
+use crate::crypto::TokenCipher;
+use crate::db::configs::{ConfigChange, ConfigStore};
+use crate::db::contrats::{ContratFilter, ContratStore};
+use crate::db::logs::LogStore;
+use crate::db::models::LogStatus;
+use crate::domain::{self, DEFAULT_INTERVAL_MINUTES, Endpoint};
+use crate::engine::{SyncEngine, SyncOutcome, Trigger};
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::winleadplus::WinLeadPlusClient;
+
+/// Logs returned by `GetSyncLogs` when the caller gives no limit.
+pub const DEFAULT_LOG_LIMIT: i32 = 10;
+/// Most logs returned by `GetSyncLogs`.
+pub const MAX_LOG_LIMIT: i32 = 100;
+
+/// Everything the handlers need, built once at start-up.
+#[derive(Clone)]
+pub struct Handlers {
+    /// Configs.
+    pub configs: ConfigStore,
+    /// Sync logs.
+    pub logs: LogStore,
+    /// Contracts.
+    pub contrats: ContratStore,
+    /// Runs syncs.
+    pub engine: SyncEngine,
+    /// For TestConnection.
+    pub winleadplus: WinLeadPlusClient,
+    /// Seals tokens.
+    pub cipher: TokenCipher,
+    /// Endpoint of a new config.
+    pub default_endpoint: String,
+    /// Token of organisations without one.
+    pub fallback_token: Option<String>,
+    /// Counts calls.
+    pub metrics: Metrics,
+}
+
+impl Handlers {
+    fn observe<T>(&self, method: &str, result: Result<T, Error>) -> Result<Response<T>, Status> {
+        let result = result.map(Response::new).map_err(Status::from);
+        let code = match &result {
+            Ok(_) => tonic::Code::Ok,
+            Err(status) => status.code(),
+        };
+        self.metrics.rpc(method, code);
+        result
+    }
+
+    async fn save_config(
+        &self,
+        r: UpdateWinLeadPlusConfigRequest,
+    ) -> Result<WinLeadPlusConfig, Error> {
+        let api_endpoint = r
+            .api_endpoint
+            .as_deref()
+            .map(|e| Endpoint::parse(e).map(|e| e.as_str().to_owned()))
+            .transpose()?;
+        let sync_interval_minutes = r.sync_interval_minutes.map(domain::interval).transpose()?;
+        let api_token_encrypted = match r.api_token.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(token) => Some(Some(self.cipher.seal(token).map_err(|e| {
+                Error::FailedPrecondition(format!("cannot store the API token: {e}"))
+            })?)),
+        };
+        let change = ConfigChange {
+            api_endpoint,
+            enabled: r.enabled,
+            sync_interval_minutes,
+            api_token_encrypted,
+            updated_at: None,
+        };
+        let organisation = r
+            .organisation_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let row = if !r.id.trim().is_empty() {
+            let id = domain::parse_uuid("id", &r.id)?;
+            if let Some(org) = organisation {
+                let org = domain::organisation_id(org)?;
+                match self.configs.by_id(id).await? {
+                    Some(existing) if existing.organisation_id != org => {
+                        return Err(Error::invalid(format!(
+                            "config {id} belongs to another organisation than {org}"
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+            self.configs
+                .save_by_id(id, change)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("no WinLeadPlus config with id {id}")))?
+        } else if let Some(org) = organisation {
+            let org = domain::organisation_id(org)?;
+            self.configs
+                .save_for_organisation(org, &self.default_endpoint, change)
+                .await?
+        } else {
+            return Err(Error::invalid("give the config's id or an organisation_id"));
+        };
+        Ok(convert::config(row))
+    }
+
+    async fn get_config(&self, r: GetWinLeadPlusConfigRequest) -> Result<WinLeadPlusConfig, Error> {
+        let org = domain::organisation_id(&r.organisation_id)?;
+        Ok(match self.configs.by_organisation(org).await? {
+            Some(row) => convert::config(row),
+            // Not saved yet: what SaveConfig would start from.
+            None => WinLeadPlusConfig {
+                id: String::new(),
+                organisation_id: org.to_string(),
+                api_endpoint: self.default_endpoint.clone(),
+                enabled: false,
+                sync_interval_minutes: DEFAULT_INTERVAL_MINUTES,
+                last_sync_at: None,
+                created_at: String::new(),
+                updated_at: String::new(),
+                has_api_token: Some(false),
+            },
+        })
+    }
+
+    async fn has_config(
+        &self,
+        r: GetWinLeadPlusConfigRequest,
+    ) -> Result<HasWinLeadPlusConfigResponse, Error> {
+        let org = domain::organisation_id(&r.organisation_id)?;
+        let enabled = self
+            .configs
+            .by_organisation(org)
+            .await?
+            .is_some_and(|c| c.enabled);
+        Ok(HasWinLeadPlusConfigResponse { enabled })
+    }
+
+    async fn test_connection(
+        &self,
+        r: TestConnectionRequest,
+    ) -> Result<TestConnectionResponse, Error> {
+        let org = domain::organisation_id(&r.organisation_id)?;
+        let stored = self.configs.by_organisation(org).await?;
+        let stored_endpoint = match &stored {
+            Some(c) => Endpoint::parse(&c.api_endpoint)?,
+            None => Endpoint::parse(&self.default_endpoint)?,
+        };
+        let endpoint = if r.api_endpoint.trim().is_empty() {
+            stored_endpoint.clone()
+        } else {
+            Endpoint::parse(&r.api_endpoint)?
+        };
+        let token = match r
+            .api_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            Some(t) => t.to_owned(),
+            None => {
+                // The stored token only ever goes to the origin it was saved for.
+                if !endpoint.same_origin(&stored_endpoint) {
+                    return Err(Error::PermissionDenied(format!(
+                        "the stored token is only sent to {}; give api_token to test {}",
+                        stored_endpoint.url().origin().ascii_serialization(),
+                        endpoint.url().origin().ascii_serialization()
+                    )));
+                }
+                let own = match &stored {
+                    Some(c) => self.engine.token_of(c)?,
+                    None => self.fallback_token.clone(),
+                };
+                own.ok_or_else(|| {
+                    Error::FailedPrecondition(
+                        "no API token to test with: give api_token".to_owned(),
+                    )
+                })?
+            }
+        };
+        let outcome = self.winleadplus.test_connection(&endpoint, &token).await;
+        Ok(TestConnectionResponse {
+            success: outcome.success,
+            message: outcome.message,
+            http_status: outcome.http_status,
+            latency_ms: outcome.latency_ms,
+        })
+    }
+
+    async fn sync_prospects(
+        &self,
+        r: SyncProspectsRequest,
+    ) -> Result<SyncProspectsResponse, Error> {
+        let org = domain::organisation_id(&r.organisation_id)?;
+        // The run goes on in its own task: a caller that hangs up does not abort it half-way.
+        let engine = self.engine.clone();
+        let outcome =
+            tokio::spawn(async move { engine.sync(org, r.dry_run, Trigger::Manual).await })
+                .await
+                .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
+        Ok(match outcome {
+            SyncOutcome::Finished(log) => SyncProspectsResponse {
+                success: log.status == LogStatus::Success,
+                sync_log: Some(convert::log(log)),
+            },
+            SyncOutcome::AlreadyRunning(log) => SyncProspectsResponse {
+                success: false,
+                sync_log: Some(convert::log(log)),
+            },
+            SyncOutcome::NotDue => SyncProspectsResponse {
+                success: false,
+                sync_log: None,
+            },
+        })
+    }
+
+    async fn sync_status(&self, r: GetSyncStatusRequest) -> Result<GetSyncStatusResponse, Error> {
+        let org = domain::organisation_id(&r.organisation_id)?;
+        let running = self.logs.running(org).await?;
+        let last_sync_at = self
+            .configs
+            .by_organisation(org)
+            .await?
+            .and_then(|c| c.last_sync_at)
+            .map(convert::timestamp);
+        Ok(match running {
+            Some(log) => GetSyncStatusResponse {
+                is_syncing: true,
+                current_sync_id: Some(log.id.to_string()),
+                last_sync_at,
+                processed: log.processed,
+                total: log.total_prospects,
+            },
+            None => GetSyncStatusResponse {
+                is_syncing: false,
+                current_sync_id: None,
+                last_sync_at,
+                processed: 0,
+                total: 0,
+            },
+        })
+    }
+
+    async fn sync_logs(
+        &self,
+        r: ListWinLeadPlusSyncLogsRequest,
+    ) -> Result<ListWinLeadPlusSyncLogsResponse, Error> {
+        let org = domain::organisation_id(&r.organisation_id)?;
+        let limit = match r.limit {
+            None | Some(0) => DEFAULT_LOG_LIMIT,
+            Some(l) if l < 0 => {
+                return Err(Error::invalid(format!("limit must be positive, got {l}")));
+            }
+            Some(l) => l.min(MAX_LOG_LIMIT),
+        };
+        let logs = self.logs.recent(org, i64::from(limit)).await?;
+        Ok(ListWinLeadPlusSyncLogsResponse {
+            logs: logs.into_iter().map(convert::log).collect(),
+        })
+    }
+
+    async fn get_contrat(&self, r: GetContratRequest) -> Result<Contrat, Error> {
+        let id = domain::parse_uuid("id", &r.id)?;
+        let found = self.contrats.get(id).await?;
+        found
+            .map(convert::contrat)
+            .ok_or_else(|| Error::NotFound(format!("contract {id} not found")))
+    }
+
+    async fn list_contrats(&self, r: ListContratsRequest) -> Result<ListContratsResponse, Error> {
+        let organisation_id = domain::organisation_id(&r.organisation_id)?;
+        let client_id = match r.client_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => Some(domain::parse_uuid("client_id", c)?),
+        };
+        let source = r
+            .source
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        let pagination = r.pagination.unwrap_or_default();
+        let page = match pagination.page {
+            0 => 1,
+            p if p < 0 => return Err(Error::invalid(format!("page must be 1 or more, got {p}"))),
+            p => i64::from(p),
+        };
+        let limit = match pagination.limit {
+            0 => 20,
+            l if l < 0 => return Err(Error::invalid(format!("limit must be positive, got {l}"))),
+            l => i64::from(l).min(100),
+        };
+        let filter = ContratFilter {
+            organisation_id,
+            client_id,
+            source,
+            page,
+            limit,
+        };
+        let (contrats, total) = self.contrats.list(&filter).await?;
+        let clamp = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+        Ok(ListContratsResponse {
+            contrats: contrats.into_iter().map(convert::contrat).collect(),
+            pagination: Some(PaginationResponse {
+                total: clamp(total),
+                page: clamp(page),
+                limit: clamp(limit),
+                total_pages: clamp((total + limit - 1) / limit),
+            }),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl WinLeadPlusSyncService for Handlers {
+    async fn sync_prospects(
+        &self,
+        request: Request<SyncProspectsRequest>,
+    ) -> Result<Response<SyncProspectsResponse>, Status> {
+        let result = Handlers::sync_prospects(self, request.into_inner()).await;
+        self.observe("SyncProspects", result)
+    }
+
+    async fn get_sync_status(
+        &self,
+        request: Request<GetSyncStatusRequest>,
+    ) -> Result<Response<GetSyncStatusResponse>, Status> {
+        let result = self.sync_status(request.into_inner()).await;
+        self.observe("GetSyncStatus", result)
+    }
+
+    async fn get_sync_logs(
+        &self,
+        request: Request<ListWinLeadPlusSyncLogsRequest>,
+    ) -> Result<Response<ListWinLeadPlusSyncLogsResponse>, Status> {
+        let result = self.sync_logs(request.into_inner()).await;
+        self.observe("GetSyncLogs", result)
+    }
+
+    async fn test_connection(
+        &self,
+        request: Request<TestConnectionRequest>,
+    ) -> Result<Response<TestConnectionResponse>, Status> {
+        let result = Handlers::test_connection(self, request.into_inner()).await;
+        self.observe("TestConnection", result)
+    }
+
+    async fn get_config(
+        &self,
+        request: Request<GetWinLeadPlusConfigRequest>,
+    ) -> Result<Response<WinLeadPlusConfig>, Status> {
+        let result = Handlers::get_config(self, request.into_inner()).await;
+        self.observe("GetConfig", result)
+    }
+
+    async fn save_config(
+        &self,
+        request: Request<UpdateWinLeadPlusConfigRequest>,
+    ) -> Result<Response<WinLeadPlusConfig>, Status> {
+        let result = Handlers::save_config(self, request.into_inner()).await;
+        self.observe("SaveConfig", result)
+    }
+
+    async fn has_config(
+        &self,
+        request: Request<GetWinLeadPlusConfigRequest>,
+    ) -> Result<Response<HasWinLeadPlusConfigResponse>, Status> {
+        let result = Handlers::has_config(self, request.into_inner()).await;
+        self.observe("HasConfig", result)
+    }
+}
+
+#[tonic::async_trait]
+impl ContratService for Handlers {
+    async fn get(&self, request: Request<GetContratRequest>) -> Result<Response<Contrat>, Status> {
+        let result = self.get_contrat(request.into_inner()).await;
+        self.observe("contrats.Get", result)
+    }
+
+    async fn list(
+        &self,
+        request: Request<ListContratsRequest>,
+    ) -> Result<Response<ListContratsResponse>, Status> {
+        let result = self.list_contrats(request.into_inner()).await;
+        self.observe("contrats.List", result)
+    }
+}

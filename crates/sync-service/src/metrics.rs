@@ -1,0 +1,156 @@
+//! Prometheus metrics of sync-service, served as text on `/metrics`. Names are documented
+//! in the README.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RpcLabels {
+    method: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SyncLabels {
+    status: &'static str,
+    dry_run: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProspectLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
+struct Inner {
+    registry: Registry,
+    rpcs: Family<RpcLabels, Counter>,
+    syncs: Family<SyncLabels, Counter>,
+    durations: Family<SyncLabels, Histogram>,
+    prospects: Family<ProspectLabels, Counter>,
+    http: Family<StatusLabels, Counter>,
+}
+
+/// The metrics of one sync-service instance (cheap to clone; no global registry).
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn duration_histogram() -> Histogram {
+    Histogram::new([
+        0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
+    ])
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let rpcs = Family::<RpcLabels, Counter>::default();
+        let syncs = Family::<SyncLabels, Counter>::default();
+        let durations = Family::<SyncLabels, Histogram>::new_with_constructor(
+            duration_histogram as fn() -> Histogram,
+        );
+        let prospects = Family::<ProspectLabels, Counter>::default();
+        let http = Family::<StatusLabels, Counter>::default();
+        registry.register(
+            "sync_grpc_requests",
+            "gRPC calls by method and status code",
+            rpcs.clone(),
+        );
+        registry.register(
+            "sync_runs",
+            "Finished syncs by status and dry run",
+            syncs.clone(),
+        );
+        registry.register(
+            "sync_run_duration_seconds",
+            "Duration of finished syncs",
+            durations.clone(),
+        );
+        registry.register(
+            "sync_prospects",
+            "Prospects handled, by outcome (created, updated, skipped, failed)",
+            prospects.clone(),
+        );
+        registry.register(
+            "sync_winleadplus_http_responses",
+            "WinLeadPlus responses by HTTP status (0: no response)",
+            http.clone(),
+        );
+        Self(Arc::new(Inner {
+            registry,
+            rpcs,
+            syncs,
+            durations,
+            prospects,
+            http,
+        }))
+    }
+
+    /// Counts a gRPC call.
+    pub fn rpc(&self, method: &str, code: proto::tonic::Code) {
+        self.0
+            .rpcs
+            .get_or_create(&RpcLabels {
+                method: method.to_owned(),
+                code: format!("{code:?}"),
+            })
+            .inc();
+    }
+
+    /// Counts a finished sync and its duration.
+    pub fn sync_finished(&self, status: &'static str, dry_run: bool, duration: Duration) {
+        let labels = SyncLabels {
+            status,
+            dry_run: if dry_run { "true" } else { "false" },
+        };
+        self.0.syncs.get_or_create(&labels).inc();
+        self.0
+            .durations
+            .get_or_create(&labels)
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Counts a prospect by outcome.
+    pub fn prospect(&self, outcome: &'static str) {
+        self.0
+            .prospects
+            .get_or_create(&ProspectLabels { outcome })
+            .inc();
+    }
+
+    /// Counts a WinLeadPlus response.
+    pub fn winleadplus_status(&self, status: u16) {
+        self.0
+            .http
+            .get_or_create(&StatusLabels {
+                status: status.to_string(),
+            })
+            .inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.0.registry) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        out
+    }
+}

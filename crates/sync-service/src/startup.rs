@@ -1,0 +1,265 @@
+//! Building and running sync-service: binds its own listeners (port 0 works, so tests start
+//! the real thing), connects to PostgreSQL and NATS, and runs the gRPC server, the HTTP
+//! endpoints and the scheduler until one shutdown token fires. Running syncs stop at their
+//! next batch boundary, their logs FAILED ("interrupted by shutdown").
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use proto::tonic::transport::Server;
+use proto::tonic::transport::server::TcpIncoming;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::crypto::TokenCipher;
+use crate::db::configs::ConfigStore;
+use crate::db::contrats::ContratStore;
+use crate::db::logs::LogStore;
+use crate::db::{self, DbPool};
+use crate::engine::{EngineSettings, SyncEngine};
+use crate::grpc::{ContratServiceServer, Handlers, WinLeadPlusSyncServiceServer};
+use crate::http::{self, HttpState};
+use crate::metrics::Metrics;
+use crate::nats::ClientEvents;
+use crate::scheduler::Scheduler;
+use crate::winleadplus::{ClientSettings, WinLeadPlusClient};
+
+/// A sync-service ready to run: listeners bound, connections open.
+pub struct App {
+    grpc_listener: TcpListener,
+    http_listener: TcpListener,
+    pool: DbPool,
+    nats: async_nats::Client,
+    handlers: Handlers,
+    scheduler: Option<Scheduler>,
+    metrics: Metrics,
+    /// Fired when the service stops: running syncs end at their next batch.
+    engine_stop: CancellationToken,
+}
+
+impl App {
+    /// Connects and binds everything; any failure says what could not be reached.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        if config.migrate_on_start {
+            crm_db::ensure_database(&config.database_url).await?;
+            let applied =
+                crm_db::run_pending(&config.database_url, crm_db::Database::Commercial).await?;
+            tracing::info!(?applied, "migrations applied");
+        }
+        let pool = db::pool(&config.database_url, usize::from(config.db_pool_size))?;
+        db::ping(&pool).await.context(
+            "cannot reach the crm_commercial database (is PostgreSQL running and migrated? `cargo xtask migrate`)",
+        )?;
+        let nats = async_nats::ConnectOptions::new()
+            .name("sync-service")
+            .connect(config.nats_url.as_str())
+            .await
+            .with_context(|| format!("cannot connect to NATS at {}", config.nats_url))?;
+        if config.token_encryption_key.is_none() {
+            tracing::warn!(
+                "TOKEN_ENCRYPTION_KEY is not set: organisations' API tokens cannot be saved"
+            );
+        }
+        let metrics = Metrics::new();
+        let cipher = TokenCipher::new(config.token_encryption_key.as_ref());
+        let winleadplus = WinLeadPlusClient::new(
+            ClientSettings {
+                connect_timeout: Duration::from_secs(config.connect_timeout_secs),
+                request_timeout: Duration::from_secs(config.request_timeout_secs),
+                max_attempts: config.max_attempts,
+                retry_base: Duration::from_millis(config.retry_base_ms),
+                max_body_bytes: config.max_body_mb.saturating_mul(1024 * 1024),
+            },
+            metrics.clone(),
+        )?;
+        let events = ClientEvents::new(
+            nats.clone(),
+            config.subject(proto::subjects::CLIENT_CREATE),
+            config.subject(proto::subjects::CLIENT_UPDATE),
+            Duration::from_secs(config.create_timeout_secs),
+        );
+        let engine_stop = CancellationToken::new();
+        let fallback_token = config.fallback_token().map(str::to_owned);
+        let engine = SyncEngine::new(
+            pool.clone(),
+            winleadplus.clone(),
+            events,
+            cipher.clone(),
+            EngineSettings {
+                batch_size: usize::from(config.batch_size),
+                lease_timeout: Duration::from_secs(config.lease_timeout_secs),
+                fallback_token: fallback_token.clone(),
+            },
+            metrics.clone(),
+            engine_stop.clone(),
+        );
+        let configs = ConfigStore::new(pool.clone());
+        let scheduler = config.scheduler_enabled.then(|| {
+            Scheduler::new(
+                engine.clone(),
+                configs.clone(),
+                config.sync_cron.clone(),
+                config.sync_timezone,
+                usize::from(config.scheduler_concurrency),
+            )
+        });
+        let handlers = Handlers {
+            configs,
+            logs: LogStore::new(pool.clone()),
+            contrats: ContratStore::new(pool.clone()),
+            engine,
+            winleadplus,
+            cipher,
+            default_endpoint: crate::domain::Endpoint::parse(&config.winleadplus_api_url)?
+                .as_str()
+                .to_owned(),
+            fallback_token,
+            metrics: metrics.clone(),
+        };
+        let grpc_listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("cannot listen for gRPC on {}", config.grpc_addr))?;
+        let http_listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
+        Ok(Self {
+            grpc_listener,
+            http_listener,
+            pool,
+            nats,
+            handlers,
+            scheduler,
+            metrics,
+            engine_stop,
+        })
+    }
+
+    /// The bound gRPC address (the real port when configured with port 0).
+    pub fn grpc_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.grpc_listener.local_addr()?)
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.http_listener.local_addr()?)
+    }
+
+    /// This instance's metrics (what `/metrics` serves).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// The sync engine (tests drive it directly).
+    pub fn engine(&self) -> crate::engine::SyncEngine {
+        self.handlers.engine.clone()
+    }
+
+    /// The scheduler, when enabled (tests drive its `run_once`).
+    pub fn scheduler(&self) -> Option<Scheduler> {
+        self.scheduler.clone()
+    }
+
+    /// Runs until `shutdown` fires; then running syncs stop at a batch boundary, the
+    /// servers finish their calls, and this returns.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            grpc_listener,
+            http_listener,
+            pool,
+            nats,
+            handlers,
+            scheduler,
+            metrics,
+            engine_stop,
+        } = self;
+        let stop = shutdown.child_token();
+        // Syncs see the stop at once; the gRPC server waits for their calls to return.
+        let forward = {
+            let stop = stop.clone();
+            let engine_stop = engine_stop.clone();
+            tokio::spawn(async move {
+                stop.cancelled().await;
+                engine_stop.cancel();
+            })
+        };
+
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<WinLeadPlusSyncServiceServer<Handlers>>()
+            .await;
+        health_reporter
+            .set_serving::<ContratServiceServer<Handlers>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("cannot build the reflection service")?;
+        let grpc = Server::builder()
+            .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(WinLeadPlusSyncServiceServer::new(handlers.clone()))
+            .add_service(ContratServiceServer::new(handlers))
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(grpc_listener),
+                stop.clone().cancelled_owned(),
+            );
+        let http = axum::serve(
+            http_listener,
+            http::router(HttpState {
+                pool,
+                nats: nats.clone(),
+                metrics,
+            }),
+        )
+        .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let scheduler = async {
+            match scheduler {
+                Some(s) => s.run(stop.clone()).await,
+                None => Ok(()),
+            }
+        };
+
+        let on_exit = |part: &'static str, result: anyhow::Result<()>| {
+            match &result {
+                Ok(()) => tracing::info!(part, "stopped"),
+                Err(e) => {
+                    tracing::error!(part, error = %format!("{e:#}"), "failed; stopping the service")
+                }
+            }
+            stop.cancel();
+            result
+        };
+        let (grpc, http, scheduler) = tokio::join!(
+            async { on_exit("grpc", grpc.await.context("gRPC server failed")) },
+            async { on_exit("http", http.await.context("HTTP server failed")) },
+            async { on_exit("scheduler", scheduler.await) },
+        );
+        forward.abort();
+        if let Err(e) = nats.flush().await {
+            tracing::warn!(error = %e, "cannot flush NATS on shutdown");
+        }
+        grpc.and(http).and(scheduler)
+    }
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the service");
+            let _ignored = ctrl_c.await;
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! `spawn_stack()`: the whole product for one test — client-core and sync-service running
+//! in-process on port 0 against fresh crm_core and crm_commercial databases, their own NATS
+//! subject prefix and stream, and a `winleadplus-sim` serving the test's prospects.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crm_db::Database;
+use crm_db::testing::TestDatabase;
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::StreamExt;
+use proto::clients::client_base_service_client::ClientBaseServiceClient;
+use proto::contrats::contrat_service_client::ContratServiceClient;
+use proto::tonic::transport::Channel;
+use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServiceClient;
+use proto::winleadplus::{SyncProspectsRequest, UpdateWinLeadPlusConfigRequest, WinLeadPlusSyncLog};
+use serde_json::Value;
+use sync_service::config::{EncryptionKey, LogFormat};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use winleadplus_sim::{Sim, SimConfig, SimData};
+
+pub const SIM_TOKEN: &str = "sim-token";
+
+pub struct Stack {
+    pub core_db: TestDatabase,
+    pub commercial_db: TestDatabase,
+    pub sim: Sim,
+    pub sync: WinLeadPlusSyncServiceClient<Channel>,
+    pub contrats: ContratServiceClient<Channel>,
+    pub clients: ClientBaseServiceClient<Channel>,
+    pub sync_config: sync_service::Config,
+    pub core_config: client_core::Config,
+    pub nats: async_nats::Client,
+    /// Messages seen on the create and update subjects since the start.
+    pub published: Arc<AtomicUsize>,
+    pub sync_app: Running<sync_service::metrics::Metrics>,
+    pub engine: sync_service::engine::SyncEngine,
+    pub scheduler: Option<sync_service::scheduler::Scheduler>,
+    core_app: Option<Running<()>>,
+    watcher: JoinHandle<()>,
+}
+
+pub struct Running<M> {
+    shutdown: CancellationToken,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+    pub metrics: M,
+}
+
+impl<M> Running<M> {
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            tokio::time::timeout(Duration::from_secs(30), handle)
+                .await
+                .expect("stops within 30 s")
+                .expect("joins")
+                .expect("stops cleanly");
+        }
+    }
+}
+
+pub fn fixture(name: &str) -> Vec<Value> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        sync_service::telemetry::init(sync_service::config::LogFormat::Pretty);
+    }
+}
+
+/// Options of a stack.
+pub struct Options {
+    pub prospects: Vec<Value>,
+    pub batch_size: u16,
+    pub scheduler: bool,
+    pub lease_timeout_secs: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { prospects: Vec::new(), batch_size: 50, scheduler: false, lease_timeout_secs: 60 }
+    }
+}
+
+pub async fn spawn_stack(prospects: Vec<Value>) -> Stack {
+    spawn_stack_with(Options { prospects, ..Options::default() }).await
+}
+
+pub async fn spawn_stack_with(options: Options) -> Stack {
+    init_logs();
+    let core_db = TestDatabase::new(Database::Core).await;
+    let commercial_db = TestDatabase::new(Database::Commercial).await;
+    let tag = Uuid::new_v4().simple().to_string();
+    let prefix = format!("t{tag}");
+    let nats_url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+
+    let core_config = client_core::Config {
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: core_db.url().to_owned(),
+        db_pool_size: 4,
+        migrate_on_start: false,
+        nats_url: nats_url.clone(),
+        nats_subject_prefix: prefix.clone(),
+        stream: format!("T_{tag}"),
+        consumer: "client-core".into(),
+        max_deliver: 3,
+        update_batch: 256,
+        log_format: client_core::config::LogFormat::Pretty,
+    };
+    let core = client_core::App::build(core_config.clone()).await.expect("client-core builds");
+    let core_grpc = core.grpc_addr().unwrap();
+    let core_shutdown = CancellationToken::new();
+    let core_handle = tokio::spawn(core.run_until_stopped(core_shutdown.clone()));
+
+    let sim = Sim::start(SimConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        token: SIM_TOKEN.into(),
+        data: SimData::Prospects(options.prospects),
+    })
+    .await
+    .expect("simulator starts");
+
+    let sync_config = sync_service::Config {
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: commercial_db.url().to_owned(),
+        db_pool_size: 4,
+        migrate_on_start: false,
+        nats_url: nats_url.clone(),
+        nats_subject_prefix: prefix.clone(),
+        winleadplus_api_url: sim.prospects_url(),
+        winleadplus_api_token: None,
+        token_encryption_key: Some(EncryptionKey::from_bytes([42; 32])),
+        sync_cron: "0 0 * * * *".parse().unwrap(),
+        sync_timezone: chrono_tz::Europe::Paris,
+        scheduler_enabled: options.scheduler,
+        scheduler_concurrency: 2,
+        batch_size: options.batch_size,
+        connect_timeout_secs: 2,
+        request_timeout_secs: 30,
+        max_attempts: 4,
+        retry_base_ms: 20,
+        max_body_mb: 64,
+        lease_timeout_secs: options.lease_timeout_secs,
+        create_timeout_secs: 10,
+        log_format: LogFormat::Pretty,
+    };
+    let app = sync_service::App::build(sync_config.clone()).await.expect("sync-service builds");
+    let sync_grpc = app.grpc_addr().unwrap();
+    let metrics = app.metrics();
+    let engine = app.engine();
+    let scheduler = app.scheduler();
+    let sync_shutdown = CancellationToken::new();
+    let sync_handle = tokio::spawn(app.run_until_stopped(sync_shutdown.clone()));
+
+    let nats = async_nats::connect(nats_url.as_str()).await.unwrap();
+    let published = Arc::new(AtomicUsize::new(0));
+    let mut watch = nats.subscribe(format!("{prefix}.client.>")).await.unwrap();
+    nats.flush().await.unwrap();
+    let counter = Arc::clone(&published);
+    let watcher = tokio::spawn(async move {
+        while watch.next().await.is_some() {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+
+    let channel = |addr: std::net::SocketAddr| async move {
+        Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+    };
+    let sync_channel = channel(sync_grpc).await;
+    Stack {
+        sync: WinLeadPlusSyncServiceClient::new(sync_channel.clone()),
+        contrats: ContratServiceClient::new(sync_channel),
+        clients: ClientBaseServiceClient::new(channel(core_grpc).await),
+        core_db,
+        commercial_db,
+        sim,
+        sync_config,
+        core_config,
+        nats,
+        published,
+        sync_app: Running { shutdown: sync_shutdown, handle: Some(sync_handle), metrics },
+        engine,
+        scheduler,
+        core_app: Some(Running { shutdown: core_shutdown, handle: Some(core_handle), metrics: () }),
+        watcher,
+    }
+}
+
+#[derive(QueryableByName)]
+struct N {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+impl Stack {
+    /// Saves a config for `org` pointing at the simulator with its token.
+    pub async fn configure(&self, org: Uuid) {
+        self.sync
+            .clone()
+            .save_config(UpdateWinLeadPlusConfigRequest {
+                organisation_id: Some(org.to_string()),
+                api_endpoint: Some(self.sim.prospects_url()),
+                api_token: Some(SIM_TOKEN.into()),
+                enabled: Some(true),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Runs a sync through gRPC and returns (success, log).
+    pub async fn sync_now(&self, org: Uuid, dry_run: bool) -> (bool, WinLeadPlusSyncLog) {
+        let r = self
+            .sync
+            .clone()
+            .sync_prospects(SyncProspectsRequest { organisation_id: org.to_string(), dry_run })
+            .await
+            .unwrap()
+            .into_inner();
+        (r.success, r.sync_log.expect("a sync log"))
+    }
+
+    pub async fn core_count(&self, sql: &str) -> i64 {
+        count(self.core_db.url(), sql).await
+    }
+
+    pub async fn commercial_count(&self, sql: &str) -> i64 {
+        count(self.commercial_db.url(), sql).await
+    }
+
+    /// Waits until a crm_core count reaches `expected` (updates are applied asynchronously).
+    pub async fn core_eventually(&self, sql: &str, expected: i64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let n = self.core_count(sql).await;
+            if n == expected {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{sql} gave {n}, expected {expected}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Messages published on the client subjects so far (after letting in-flight ones land).
+    pub async fn published(&self) -> usize {
+        self.nats.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.published.load(Ordering::SeqCst)
+    }
+
+    pub async fn stop_core(&mut self) {
+        if let Some(mut core) = self.core_app.take() {
+            core.stop().await;
+        }
+    }
+
+    pub async fn cleanup(mut self) {
+        self.sync_app.stop().await;
+        self.stop_core().await;
+        self.watcher.abort();
+        let js = async_nats::jetstream::new(self.nats.clone());
+        let _ignored = js.delete_stream(&self.core_config.stream).await;
+        self.sim.stop().await;
+        self.core_db.cleanup().await.unwrap();
+        self.commercial_db.cleanup().await.unwrap();
+    }
+}
+
+async fn count(url: &str, sql: &str) -> i64 {
+    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
+    diesel::sql_query(sql).get_result::<N>(&mut conn).await.unwrap().n
+}

@@ -1,0 +1,9 @@
+//! Integration tests of sync-service: the real sync-service and client-core, real
+//! PostgreSQL and NATS, and the WinLeadPlus simulator. Nothing of ours is mocked.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, unreachable_pub)]
+
+mod config;
+mod faults;
+mod helpers;
+mod sync;
