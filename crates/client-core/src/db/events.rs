@@ -73,14 +73,29 @@ impl EventStore {
         Self { pool }
     }
 
-    /// Creates, finds or links the client of each command, in one transaction. The result
-    /// has one entry per command, in order; a failed item leaves no trace and does not
-    /// affect the others.
+    /// Creates, finds or links the client of each command. The result has one entry per
+    /// command, in order. The whole batch is tried set-based first (a handful of statements
+    /// whatever its size); if that fails, it is replayed item by item, each under its own
+    /// savepoint, so that one bad item fails alone and the others still go in.
     pub async fn create_batch(
         &self,
         commands: &[CreateCommand],
     ) -> Result<Vec<Result<CreateOutcome, String>>, DbError> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut conn = self.pool.get().await?;
+        let bulk = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                super::bulk::create_all(conn, commands).await
+            })
+            .await;
+        match bulk {
+            Ok(outcomes) => return Ok(outcomes.into_iter().map(Ok).collect()),
+            Err(e) => {
+                tracing::warn!(error = %e, items = commands.len(), "bulk create failed; retrying item by item")
+            }
+        }
         let results = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
                 let mut results = Vec::with_capacity(commands.len());
@@ -103,6 +118,24 @@ impl EventStore {
             })
             .await?;
         Ok(results)
+    }
+
+    /// Applies a batch of updates set-based (one transaction); one outcome per command, in
+    /// order. `Err` when the batch as a whole failed: the caller then applies them one by
+    /// one with [`EventStore::apply_update`] to isolate the culprit.
+    pub async fn apply_updates(
+        &self,
+        commands: &[UpdateCommand],
+    ) -> Result<Vec<Result<UpdateOutcome, UpdateError>>, DbError> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.get().await?;
+        Ok(conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                super::bulk::update_all(conn, commands).await
+            })
+            .await?)
     }
 
     /// Applies an update if it is newer than the row; never touches `source`, `statut`, `id`.
@@ -244,7 +277,10 @@ async fn create_one(
     Ok(CreateOutcome { client_id, created })
 }
 
-fn new_client_row(command: &CreateCommand, telephone_normalized: Option<String>) -> NewClientRow {
+pub(super) fn new_client_row(
+    command: &CreateCommand,
+    telephone_normalized: Option<String>,
+) -> NewClientRow {
     let c = &command.client;
     NewClientRow {
         organisation_id: command.reference.organisation_id,
@@ -312,7 +348,7 @@ fn changeset(c: &SourceClient, source_version: i64) -> SourceDataChangeset {
     }
 }
 
-async fn upsert_principal(
+pub(super) async fn upsert_principal(
     conn: &mut AsyncPgConnection,
     client_id: Uuid,
     address: &SourceAddress,

@@ -1,6 +1,7 @@
 //! The crm_core database: the connection pool, the row types and every query client-core
 //! runs. Only this module knows diesel; diesel's "not found" becomes the domain's here.
 
+mod bulk;
 mod clients;
 mod dead_letters;
 mod events;

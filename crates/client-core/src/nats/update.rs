@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::convert::update_command;
 use crate::db::{DeadLetterStore, EventStore, UpdateOutcome};
+use crate::events::UpdateCommand;
 use crate::metrics::Metrics;
 
 /// Creates the stream of updates if missing: it captures exactly `subject`.
@@ -110,11 +111,17 @@ impl UpdateConsumer {
             .messages()
             .await
             .map_err(|e| anyhow::anyhow!("cannot fetch updates: {e}"))?;
-        let mut outcome = StepOutcome::default();
+        let mut batch = Vec::new();
         while let Some(message) = messages.next().await {
-            let message = message.map_err(|e| anyhow::anyhow!("update delivery failed: {e}"))?;
-            outcome.fetched += 1;
-            self.handle(&message, &mut outcome).await;
+            batch.push(message.map_err(|e| anyhow::anyhow!("update delivery failed: {e}"))?);
+        }
+        let mut outcome = StepOutcome {
+            fetched: batch.len(),
+            ..StepOutcome::default()
+        };
+        let results = self.apply(&batch).await;
+        for (message, result) in batch.iter().zip(results) {
+            self.settle(message, result, &mut outcome).await;
         }
         if outcome.fetched > 0
             && let Ok(info) = self.consumer.get_info().await
@@ -150,9 +157,58 @@ impl UpdateConsumer {
         Ok(())
     }
 
-    async fn handle(&self, message: &jetstream::Message, outcome: &mut StepOutcome) {
+    /// Decodes a batch and applies it set-based; if the batch fails as a whole, applies its
+    /// updates one by one so that only the culprit fails. One result per message; the
+    /// error text is what a dead letter keeps.
+    async fn apply(&self, batch: &[jetstream::Message]) -> Vec<Result<UpdateOutcome, String>> {
+        let mut results: Vec<Result<UpdateOutcome, String>> = Vec::with_capacity(batch.len());
+        let mut commands = Vec::new();
+        let mut positions = Vec::new();
+        for (i, message) in batch.iter().enumerate() {
+            match decode(&message.payload) {
+                Ok(command) => {
+                    commands.push(command);
+                    positions.push(i);
+                    results.push(Ok(UpdateOutcome::Stale));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        let applied = match self.store.apply_updates(&commands).await {
+            Ok(outcomes) => outcomes
+                .into_iter()
+                .map(|r| r.map_err(|e| e.to_string()))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, updates = commands.len(), "batch update failed; applying one by one");
+                let mut one_by_one = Vec::with_capacity(commands.len());
+                for command in &commands {
+                    one_by_one.push(
+                        self.store
+                            .apply_update(command)
+                            .await
+                            .map_err(|e| e.to_string()),
+                    );
+                }
+                one_by_one
+            }
+        };
+        for (position, result) in positions.into_iter().zip(applied) {
+            if let Some(slot) = results.get_mut(position) {
+                *slot = result;
+            }
+        }
+        results
+    }
+
+    /// Acknowledges, retries or dead-letters one message according to its result.
+    async fn settle(
+        &self,
+        message: &jetstream::Message,
+        result: Result<UpdateOutcome, String>,
+        outcome: &mut StepOutcome,
+    ) {
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
-        let result = apply(&self.store, &message.payload).await;
         let ack = match result {
             Ok(UpdateOutcome::Applied) => {
                 outcome.applied += 1;
@@ -204,15 +260,11 @@ impl UpdateConsumer {
     }
 }
 
-/// Decodes and applies one update; the error text is what a dead letter keeps.
-async fn apply(store: &EventStore, payload: &[u8]) -> Result<UpdateOutcome, String> {
+/// Decodes and validates one update; the error text is what a dead letter keeps.
+fn decode(payload: &[u8]) -> Result<UpdateCommand, String> {
     let event =
         ClientUpdated::decode(payload).map_err(|e| format!("malformed ClientUpdated: {e}"))?;
-    let command = update_command(event).map_err(|e| format!("invalid ClientUpdated: {e}"))?;
-    store
-        .apply_update(&command)
-        .await
-        .map_err(|e| e.to_string())
+    update_command(event).map_err(|e| format!("invalid ClientUpdated: {e}"))
 }
 
 /// Delay before the `attempt`-th retry: 200 ms doubling, at most 30 s.

@@ -420,3 +420,31 @@ async fn a_shutdown_in_the_middle_of_the_updates_loses_none() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_record_twice_in_one_batch_gets_one_client() {
+    let app = spawn_app().await;
+    let org = Uuid::new_v4();
+
+    let reply = app
+        .create_batch(vec![
+            create_item(org, "7", "Premier", 1),
+            create_item(org, "8", "Autre", 1),
+            create_item(org, "7", "Second", 1),
+        ])
+        .await;
+
+    assert_eq!(client_id(&reply.results[0]), client_id(&reply.results[2]));
+    assert!(reply.results[0].created);
+    assert!(!reply.results[2].created);
+    assert_eq!(app.count("SELECT count(*) AS n FROM clientbases").await, 2);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM clientbases WHERE external_id = '7' AND nom = 'Premier'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM adresses").await, 2);
+    app.cleanup().await;
+}
