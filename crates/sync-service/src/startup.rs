@@ -220,7 +220,10 @@ impl App {
         let scheduler = async {
             match scheduler {
                 Some(s) => s.run(stop.clone()).await,
-                None => Ok(()),
+                None => {
+                    stop.cancelled().await;
+                    Ok(())
+                }
             }
         };
 

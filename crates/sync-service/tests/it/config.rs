@@ -4,8 +4,8 @@
 use proto::contrats::{GetContratRequest, ListContratsRequest};
 use proto::tonic::Code;
 use proto::winleadplus::{
-    GetSyncStatusRequest, GetWinLeadPlusConfigRequest, ListWinLeadPlusSyncLogsRequest, SyncProspectsRequest,
-    TestConnectionRequest, UpdateWinLeadPlusConfigRequest,
+    GetSyncStatusRequest, GetWinLeadPlusConfigRequest, ListWinLeadPlusSyncLogsRequest,
+    SyncProspectsRequest, TestConnectionRequest, UpdateWinLeadPlusConfigRequest,
 };
 use uuid::Uuid;
 
@@ -17,11 +17,26 @@ async fn save_config_creates_then_updates_and_never_returns_the_token() {
     let org = Uuid::new_v4();
     let mut sync = stack.sync.clone();
 
-    let defaults = sync.get_config(GetWinLeadPlusConfigRequest { organisation_id: org.to_string() }).await.unwrap().into_inner();
+    let defaults = sync
+        .get_config(GetWinLeadPlusConfigRequest {
+            organisation_id: org.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(defaults.id, "");
     assert_eq!(defaults.sync_interval_minutes, 60);
     assert_eq!(defaults.has_api_token, Some(false));
-    assert!(!sync.has_config(GetWinLeadPlusConfigRequest { organisation_id: org.to_string() }).await.unwrap().into_inner().enabled);
+    assert!(
+        !sync
+            .has_config(GetWinLeadPlusConfigRequest {
+                organisation_id: org.to_string()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .enabled
+    );
 
     let created = sync
         .save_config(UpdateWinLeadPlusConfigRequest {
@@ -38,7 +53,11 @@ async fn save_config_creates_then_updates_and_never_returns_the_token() {
     assert_eq!(created.has_api_token, Some(true));
     assert!(created.enabled);
     let updated = sync
-        .save_config(UpdateWinLeadPlusConfigRequest { id: created.id.clone(), enabled: Some(false), ..Default::default() })
+        .save_config(UpdateWinLeadPlusConfigRequest {
+            id: created.id.clone(),
+            enabled: Some(false),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -46,7 +65,13 @@ async fn save_config_creates_then_updates_and_never_returns_the_token() {
     assert_eq!(updated.has_api_token, Some(true), "an absent token is kept");
     assert!(!updated.enabled);
 
-    let fetched = sync.get_config(GetWinLeadPlusConfigRequest { organisation_id: org.to_string() }).await.unwrap().into_inner();
+    let fetched = sync
+        .get_config(GetWinLeadPlusConfigRequest {
+            organisation_id: org.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!format!("{fetched:?}").contains("SECRET"));
     assert_eq!(
         stack.commercial_count("SELECT count(*) AS n FROM winleadplus_configs WHERE position('tok-SECRET' in encode(api_token_encrypted, 'escape')) > 0").await,
@@ -54,7 +79,11 @@ async fn save_config_creates_then_updates_and_never_returns_the_token() {
         "the token is encrypted at rest"
     );
     let cleared = sync
-        .save_config(UpdateWinLeadPlusConfigRequest { id: created.id.clone(), api_token: Some(String::new()), ..Default::default() })
+        .save_config(UpdateWinLeadPlusConfigRequest {
+            id: created.id.clone(),
+            api_token: Some(String::new()),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -72,23 +101,79 @@ async fn bad_config_input_gets_a_clear_status() {
         async move { sync.save_config(r).await.unwrap_err() }
     };
     let cases = [
-        (UpdateWinLeadPlusConfigRequest::default(), Code::InvalidArgument, "organisation_id"),
-        (UpdateWinLeadPlusConfigRequest { organisation_id: Some("acme".into()), ..Default::default() }, Code::InvalidArgument, "UUID"),
-        (UpdateWinLeadPlusConfigRequest { organisation_id: Some(org.clone()), api_endpoint: Some("not a url".into()), ..Default::default() }, Code::InvalidArgument, "api_endpoint"),
-        (UpdateWinLeadPlusConfigRequest { organisation_id: Some(org.clone()), sync_interval_minutes: Some(2), ..Default::default() }, Code::InvalidArgument, "between 5 and 1440"),
-        (UpdateWinLeadPlusConfigRequest { id: Uuid::new_v4().to_string(), enabled: Some(true), ..Default::default() }, Code::NotFound, "no WinLeadPlus config"),
+        (
+            UpdateWinLeadPlusConfigRequest::default(),
+            Code::InvalidArgument,
+            "organisation_id",
+        ),
+        (
+            UpdateWinLeadPlusConfigRequest {
+                organisation_id: Some("acme".into()),
+                ..Default::default()
+            },
+            Code::InvalidArgument,
+            "UUID",
+        ),
+        (
+            UpdateWinLeadPlusConfigRequest {
+                organisation_id: Some(org.clone()),
+                api_endpoint: Some("not a url".into()),
+                ..Default::default()
+            },
+            Code::InvalidArgument,
+            "api_endpoint",
+        ),
+        (
+            UpdateWinLeadPlusConfigRequest {
+                organisation_id: Some(org.clone()),
+                sync_interval_minutes: Some(2),
+                ..Default::default()
+            },
+            Code::InvalidArgument,
+            "between 5 and 1440",
+        ),
+        (
+            UpdateWinLeadPlusConfigRequest {
+                id: Uuid::new_v4().to_string(),
+                enabled: Some(true),
+                ..Default::default()
+            },
+            Code::NotFound,
+            "no WinLeadPlus config",
+        ),
     ];
     for (request, code, needle) in cases {
         let status = save(request).await;
         assert_eq!(status.code(), code, "{status:?}");
-        assert!(status.message().contains(needle), "{needle}: {}", status.message());
+        assert!(
+            status.message().contains(needle),
+            "{needle}: {}",
+            status.message()
+        );
     }
-    let status = sync.sync_prospects(SyncProspectsRequest { organisation_id: org.clone(), dry_run: false }).await.unwrap_err();
+    let status = sync
+        .sync_prospects(SyncProspectsRequest {
+            organisation_id: org.clone(),
+            dry_run: false,
+        })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert!(status.message().contains("SaveConfig"));
-    let status = sync.get_sync_logs(ListWinLeadPlusSyncLogsRequest { organisation_id: org, limit: Some(-1) }).await.unwrap_err();
+    let status = sync
+        .get_sync_logs(ListWinLeadPlusSyncLogsRequest {
+            organisation_id: org,
+            limit: Some(-1),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM winleadplus_configs").await, 0);
+    assert_eq!(
+        stack
+            .commercial_count("SELECT count(*) AS n FROM winleadplus_configs")
+            .await,
+        0
+    );
     stack.cleanup().await;
 }
 
@@ -100,7 +185,10 @@ async fn test_connection_reports_status_and_keeps_the_stored_token_home() {
     let mut sync = stack.sync.clone();
 
     let ok = sync
-        .test_connection(TestConnectionRequest { organisation_id: org.to_string(), ..Default::default() })
+        .test_connection(TestConnectionRequest {
+            organisation_id: org.to_string(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -144,45 +232,98 @@ async fn logs_status_and_contracts_are_readable_after_a_sync() {
     let mut sync = stack.sync.clone();
 
     let logs = sync
-        .get_sync_logs(ListWinLeadPlusSyncLogsRequest { organisation_id: org.to_string(), limit: None })
+        .get_sync_logs(ListWinLeadPlusSyncLogsRequest {
+            organisation_id: org.to_string(),
+            limit: None,
+        })
         .await
         .unwrap()
         .into_inner()
         .logs;
-    assert_eq!(logs.iter().map(|l| l.id.clone()).collect::<Vec<_>>(), vec![second.id, first.id], "newest first");
-    assert!(logs.iter().all(|l| l.finished_at.is_some() && l.duration_ms >= 0));
+    assert_eq!(
+        logs.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
+        vec![second.id, first.id],
+        "newest first"
+    );
+    assert!(
+        logs.iter()
+            .all(|l| l.finished_at.is_some() && l.duration_ms >= 0)
+    );
     let one = sync
-        .get_sync_logs(ListWinLeadPlusSyncLogsRequest { organisation_id: org.to_string(), limit: Some(1) })
+        .get_sync_logs(ListWinLeadPlusSyncLogsRequest {
+            organisation_id: org.to_string(),
+            limit: Some(1),
+        })
         .await
         .unwrap()
         .into_inner()
         .logs;
     assert_eq!(one.len(), 1);
-    let status = sync.get_sync_status(GetSyncStatusRequest { organisation_id: org.to_string() }).await.unwrap().into_inner();
+    let status = sync
+        .get_sync_status(GetSyncStatusRequest {
+            organisation_id: org.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!status.is_syncing);
     assert!(status.last_sync_at.is_some());
 
     let mut contrats = stack.contrats.clone();
     let list = contrats
-        .list(ListContratsRequest { organisation_id: org.to_string(), ..Default::default() })
+        .list(ListContratsRequest {
+            organisation_id: org.to_string(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(list.pagination.unwrap().total, 3);
-    let c501 = list.contrats.iter().find(|c| c.reference == "WLP-CONTRAT-501").unwrap();
+    let c501 = list
+        .contrats
+        .iter()
+        .find(|c| c.reference == "WLP-CONTRAT-501")
+        .unwrap();
     assert_eq!(c501.montant.as_deref(), Some("29.90"));
     assert_eq!(c501.lignes.len(), 1);
     assert_eq!(c501.lignes[0].nom, "Fibre 1G");
-    let got = contrats.get(GetContratRequest { id: c501.id.clone() }).await.unwrap().into_inner();
+    let got = contrats
+        .get(GetContratRequest {
+            id: c501.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(got, *c501);
-    assert_eq!(contrats.get(GetContratRequest { id: Uuid::new_v4().to_string() }).await.unwrap_err().code(), Code::NotFound);
-    assert_eq!(contrats.get(GetContratRequest { id: "x".into() }).await.unwrap_err().code(), Code::InvalidArgument);
+    assert_eq!(
+        contrats
+            .get(GetContratRequest {
+                id: Uuid::new_v4().to_string()
+            })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        contrats
+            .get(GetContratRequest { id: "x".into() })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::InvalidArgument
+    );
     stack.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduler_syncs_only_enabled_organisations_that_are_due() {
-    let stack = spawn_stack_with(Options { prospects: fixture("prospects-edge.json"), scheduler: true, ..Options::default() }).await;
+    let stack = spawn_stack_with(Options {
+        prospects: fixture("prospects-edge.json"),
+        scheduler: true,
+        ..Options::default()
+    })
+    .await;
     let (due, recent, disabled) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     for org in [due, recent, disabled] {
         stack.configure(org).await;
@@ -191,7 +332,11 @@ async fn the_scheduler_syncs_only_enabled_organisations_that_are_due() {
     stack
         .sync
         .clone()
-        .save_config(UpdateWinLeadPlusConfigRequest { organisation_id: Some(disabled.to_string()), enabled: Some(false), ..Default::default() })
+        .save_config(UpdateWinLeadPlusConfigRequest {
+            organisation_id: Some(disabled.to_string()),
+            enabled: Some(false),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let scheduler = stack.scheduler.clone().unwrap();

@@ -19,9 +19,20 @@ async fn a_rejected_token_fails_the_sync_with_a_clear_message_and_no_retry() {
 
     assert!(!success);
     assert_eq!(log.status, "FAILED");
-    assert!(log.errors.iter().any(|e| e.contains("rejected the API token") && e.contains("401")), "{:?}", log.errors);
+    assert!(
+        log.errors
+            .iter()
+            .any(|e| e.contains("rejected the API token") && e.contains("401")),
+        "{:?}",
+        log.errors
+    );
     assert_eq!(stack.sim.stats().requests, 1, "401 is not retried");
-    assert_eq!(stack.core_count("SELECT count(*) AS n FROM clientbases").await, 0);
+    assert_eq!(
+        stack
+            .core_count("SELECT count(*) AS n FROM clientbases")
+            .await,
+        0
+    );
     stack.cleanup().await;
 }
 
@@ -48,13 +59,19 @@ async fn a_rate_limit_is_waited_out_as_retry_after_says() {
     let stack = spawn_stack(fixture("prospects-edge.json")).await;
     let org = Uuid::new_v4();
     stack.configure(org).await;
-    stack.sim.push_fault(Fault::status(429).with_retry_after_secs(1));
+    stack
+        .sim
+        .push_fault(Fault::status(429).with_retry_after_secs(1));
 
     let started = Instant::now();
     let (success, log) = stack.sync_now(org, false).await;
 
     assert!(success, "{log:?}");
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(stack.sim.stats().count(429), 1);
     stack.cleanup().await;
 }
@@ -68,27 +85,49 @@ async fn an_html_page_or_a_truncated_body_fails_the_sync_clearly() {
     stack.sim.push_fault(Fault::html());
     let (success, log) = stack.sync_now(org, false).await;
     assert!(!success);
-    assert!(log.errors.iter().any(|e| e.contains("text/html")), "{:?}", log.errors);
+    assert!(
+        log.errors.iter().any(|e| e.contains("text/html")),
+        "{:?}",
+        log.errors
+    );
 
     stack.sim.push_fault(Fault::truncate());
     let (success, log) = stack.sync_now(org, false).await;
     assert!(!success);
-    assert!(log.errors.iter().any(|e| e.contains("invalid JSON") || e.contains("broke off")), "{:?}", log.errors);
+    assert!(
+        log.errors
+            .iter()
+            .any(|e| e.contains("invalid JSON") || e.contains("broke off")),
+        "{:?}",
+        log.errors
+    );
     // What was complete before the cut is imported; the rest comes next time.
     let (success, log) = stack.sync_now(org, false).await;
     assert!(success, "{log:?}");
-    assert_eq!(stack.core_count("SELECT count(*) AS n FROM clientbases").await, 5);
+    assert_eq!(
+        stack
+            .core_count("SELECT count(*) AS n FROM clientbases")
+            .await,
+        5
+    );
     stack.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_whose_holder_died_is_taken_over() {
-    let stack = spawn_stack_with(Options { prospects: fixture("prospects-edge.json"), lease_timeout_secs: 5, ..Options::default() }).await;
+    let stack = spawn_stack_with(Options {
+        prospects: fixture("prospects-edge.json"),
+        lease_timeout_secs: 5,
+        ..Options::default()
+    })
+    .await;
     let org = Uuid::new_v4();
     stack.configure(org).await;
     {
         use diesel_async::{AsyncConnection, RunQueryDsl};
-        let mut conn = diesel_async::AsyncPgConnection::establish(stack.commercial_db.url()).await.unwrap();
+        let mut conn = diesel_async::AsyncPgConnection::establish(stack.commercial_db.url())
+            .await
+            .unwrap();
         diesel::sql_query(format!(
             "INSERT INTO winleadplus_sync_logs (organisation_id, status, heartbeat_at) VALUES ('{org}', 'RUNNING', now() - interval '1 hour')"
         ))
@@ -115,7 +154,9 @@ async fn a_live_lease_is_respected() {
     stack.configure(org).await;
     {
         use diesel_async::{AsyncConnection, RunQueryDsl};
-        let mut conn = diesel_async::AsyncPgConnection::establish(stack.commercial_db.url()).await.unwrap();
+        let mut conn = diesel_async::AsyncPgConnection::establish(stack.commercial_db.url())
+            .await
+            .unwrap();
         diesel::sql_query(format!("INSERT INTO winleadplus_sync_logs (organisation_id, status) VALUES ('{org}', 'RUNNING')"))
             .execute(&mut conn)
             .await
@@ -132,16 +173,26 @@ async fn a_live_lease_is_respected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_stops_a_running_sync_at_a_batch_boundary() {
-    let mut stack = spawn_stack_with(Options { prospects: winleadplus_sim::generate(2_000, 7), batch_size: 20, ..Options::default() }).await;
+    let mut stack = spawn_stack_with(Options {
+        prospects: winleadplus_sim::generate(2_000, 7),
+        batch_size: 20,
+        ..Options::default()
+    })
+    .await;
     let org = Uuid::new_v4();
     stack.configure(org).await;
     let sync = stack.sync.clone();
     let call = tokio::spawn(async move {
         let mut sync = sync;
-        sync.sync_prospects(proto::winleadplus::SyncProspectsRequest { organisation_id: org.to_string(), dry_run: false }).await
+        sync.sync_prospects(proto::winleadplus::SyncProspectsRequest {
+            organisation_id: org.to_string(),
+            dry_run: false,
+        })
+        .await
     });
     // Wait until some batches are recorded, then stop sync-service.
-    let sql = format!("SELECT count(*) AS n FROM winleadplus_mappings WHERE organisation_id = '{org}'");
+    let sql =
+        format!("SELECT count(*) AS n FROM winleadplus_mappings WHERE organisation_id = '{org}'");
     while stack.commercial_count(&sql).await == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -156,6 +207,13 @@ async fn a_shutdown_stops_a_running_sync_at_a_batch_boundary() {
     assert!(mapped < 2_000, "stopped before the end");
     assert_eq!(mapped % 20, 0, "whole batches only");
     // Every recorded mapping has its client in client-core.
-    assert_eq!(stack.core_count(&format!("SELECT count(*) AS n FROM clientbases WHERE organisation_id = '{org}'")).await, mapped);
+    assert_eq!(
+        stack
+            .core_count(&format!(
+                "SELECT count(*) AS n FROM clientbases WHERE organisation_id = '{org}'"
+            ))
+            .await,
+        mapped
+    );
     stack.cleanup().await;
 }

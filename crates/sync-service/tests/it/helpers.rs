@@ -17,7 +17,9 @@ use proto::clients::client_base_service_client::ClientBaseServiceClient;
 use proto::contrats::contrat_service_client::ContratServiceClient;
 use proto::tonic::transport::Channel;
 use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServiceClient;
-use proto::winleadplus::{SyncProspectsRequest, UpdateWinLeadPlusConfigRequest, WinLeadPlusSyncLog};
+use proto::winleadplus::{
+    SyncProspectsRequest, UpdateWinLeadPlusConfigRequest, WinLeadPlusSyncLog,
+};
 use serde_json::Value;
 use sync_service::config::{EncryptionKey, LogFormat};
 use tokio::task::JoinHandle;
@@ -34,25 +36,22 @@ pub struct Stack {
     pub sync: WinLeadPlusSyncServiceClient<Channel>,
     pub contrats: ContratServiceClient<Channel>,
     pub clients: ClientBaseServiceClient<Channel>,
-    pub sync_config: sync_service::Config,
     pub core_config: client_core::Config,
     pub nats: async_nats::Client,
     /// Messages seen on the create and update subjects since the start.
     pub published: Arc<AtomicUsize>,
-    pub sync_app: Running<sync_service::metrics::Metrics>,
-    pub engine: sync_service::engine::SyncEngine,
+    pub sync_app: Running,
     pub scheduler: Option<sync_service::scheduler::Scheduler>,
-    core_app: Option<Running<()>>,
+    core_app: Option<Running>,
     watcher: JoinHandle<()>,
 }
 
-pub struct Running<M> {
+pub struct Running {
     shutdown: CancellationToken,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
-    pub metrics: M,
 }
 
-impl<M> Running<M> {
+impl Running {
     pub async fn stop(&mut self) {
         self.shutdown.cancel();
         if let Some(handle) = self.handle.take() {
@@ -66,7 +65,9 @@ impl<M> Running<M> {
 }
 
 pub fn fixture(name: &str) -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
@@ -87,12 +88,21 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { prospects: Vec::new(), batch_size: 50, scheduler: false, lease_timeout_secs: 60 }
+        Self {
+            prospects: Vec::new(),
+            batch_size: 50,
+            scheduler: false,
+            lease_timeout_secs: 60,
+        }
     }
 }
 
 pub async fn spawn_stack(prospects: Vec<Value>) -> Stack {
-    spawn_stack_with(Options { prospects, ..Options::default() }).await
+    spawn_stack_with(Options {
+        prospects,
+        ..Options::default()
+    })
+    .await
 }
 
 pub async fn spawn_stack_with(options: Options) -> Stack {
@@ -117,7 +127,9 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         update_batch: 256,
         log_format: client_core::config::LogFormat::Pretty,
     };
-    let core = client_core::App::build(core_config.clone()).await.expect("client-core builds");
+    let core = client_core::App::build(core_config.clone())
+        .await
+        .expect("client-core builds");
     let core_grpc = core.grpc_addr().unwrap();
     let core_shutdown = CancellationToken::new();
     let core_handle = tokio::spawn(core.run_until_stopped(core_shutdown.clone()));
@@ -155,10 +167,10 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         create_timeout_secs: 10,
         log_format: LogFormat::Pretty,
     };
-    let app = sync_service::App::build(sync_config.clone()).await.expect("sync-service builds");
+    let app = sync_service::App::build(sync_config.clone())
+        .await
+        .expect("sync-service builds");
     let sync_grpc = app.grpc_addr().unwrap();
-    let metrics = app.metrics();
-    let engine = app.engine();
     let scheduler = app.scheduler();
     let sync_shutdown = CancellationToken::new();
     let sync_handle = tokio::spawn(app.run_until_stopped(sync_shutdown.clone()));
@@ -175,7 +187,11 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     });
 
     let channel = |addr: std::net::SocketAddr| async move {
-        Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+        Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
     };
     let sync_channel = channel(sync_grpc).await;
     Stack {
@@ -185,14 +201,18 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         core_db,
         commercial_db,
         sim,
-        sync_config,
         core_config,
         nats,
         published,
-        sync_app: Running { shutdown: sync_shutdown, handle: Some(sync_handle), metrics },
-        engine,
+        sync_app: Running {
+            shutdown: sync_shutdown,
+            handle: Some(sync_handle),
+        },
         scheduler,
-        core_app: Some(Running { shutdown: core_shutdown, handle: Some(core_handle), metrics: () }),
+        core_app: Some(Running {
+            shutdown: core_shutdown,
+            handle: Some(core_handle),
+        }),
         watcher,
     }
 }
@@ -224,7 +244,10 @@ impl Stack {
         let r = self
             .sync
             .clone()
-            .sync_prospects(SyncProspectsRequest { organisation_id: org.to_string(), dry_run })
+            .sync_prospects(SyncProspectsRequest {
+                organisation_id: org.to_string(),
+                dry_run,
+            })
             .await
             .unwrap()
             .into_inner();
@@ -247,7 +270,10 @@ impl Stack {
             if n == expected {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{sql} gave {n}, expected {expected}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{sql} gave {n}, expected {expected}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -256,7 +282,7 @@ impl Stack {
     pub async fn published(&self) -> usize {
         self.nats.flush().await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        self.published.load(Ordering::SeqCst)
+        AtomicUsize::load(&self.published, Ordering::SeqCst)
     }
 
     pub async fn stop_core(&mut self) {
@@ -279,5 +305,9 @@ impl Stack {
 
 async fn count(url: &str, sql: &str) -> i64 {
     let mut conn = AsyncPgConnection::establish(url).await.unwrap();
-    diesel::sql_query(sql).get_result::<N>(&mut conn).await.unwrap().n
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut conn)
+        .await
+        .unwrap()
+        .n
 }

@@ -1,7 +1,12 @@
 //! Integration tests of sync-service: the real sync-service and client-core, real
 //! PostgreSQL and NATS, and the WinLeadPlus simulator. Nothing of ours is mocked.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
 
 mod config;
 mod faults;

@@ -40,30 +40,72 @@ async fn a_first_sync_imports_every_prospect_as_a_client_with_its_contracts() {
 
     assert!(success, "{log:?}");
     assert_eq!(log.status, "SUCCESS");
-    assert_eq!((log.total_prospects, log.created, log.updated, log.skipped, log.failed), (200, 200, 0, 0, 0));
+    assert_eq!(
+        (
+            log.total_prospects,
+            log.created,
+            log.updated,
+            log.skipped,
+            log.failed
+        ),
+        (200, 200, 0, 0, 0)
+    );
     assert!(!log.dry_run);
     let org_filter = format!("organisation_id = '{org}'");
     assert_eq!(stack.core_count(&format!("SELECT count(*) AS n FROM clientbases WHERE {org_filter} AND source = 'WinLeadPlus' AND external_source = 'WinLeadPlus'")).await, 200);
-    // First prospect of the sample: Julien Haddad, IBAN as given, address line 1 from adresse1.
+    // First prospect of the sample: Julien Haddad, whose IBAN fails mod-97 (null + warning),
+    // address line 1 from adresse1.
     assert_eq!(
         stack
             .core_count(&format!(
                 "SELECT count(*) AS n FROM clientbases c JOIN adresses a ON a.client_base_id = c.id \
                  WHERE c.{org_filter} AND c.external_id = '100000' AND c.nom = 'Haddad' AND c.prenom = 'Julien' \
-                 AND c.iban = 'FR1520041039498865147797724' AND c.bic = 'PSSTFRPPXXX' AND c.mandat_sepa \
+                 AND c.iban IS NULL AND c.bic = 'PSSTFRPPXXX' AND c.mandat_sepa \
                  AND c.compte_code = 'WLP-100000' AND c.canal_acquisition = 'winleadplus:100000' AND c.statut = 'ACTIF' \
                  AND a.type = 'PRINCIPALE' AND a.ligne1 = '46 allée du Château' AND a.code_postal = '83000' AND a.ville = 'Toulon'"
             ))
             .await,
         1
     );
-    assert_eq!(stack.core_count(&format!("SELECT count(*) AS n FROM clientbases WHERE {org_filter} AND iban IS NULL")).await, invalid_ibans);
+    assert_eq!(
+        stack
+            .core_count(&format!(
+                "SELECT count(*) AS n FROM clientbases WHERE {org_filter} AND iban IS NULL"
+            ))
+            .await,
+        invalid_ibans
+    );
     assert!(invalid_ibans > 0, "the sample has invalid IBANs");
-    assert!(log.warnings.iter().any(|w| w.contains("IBAN") && w.starts_with("prospect ")), "{:?}", log.warnings);
-    assert!(log.warnings.iter().all(|w| !w.contains("FR1520041039498865147797724")), "no IBAN in clear in warnings");
-    assert_eq!(stack.commercial_count(&format!("SELECT count(*) AS n FROM contrats WHERE {org_filter} AND source = 'WinLeadPlus'")).await, contracts as i64);
+    assert!(
+        log.warnings
+            .iter()
+            .any(|w| w.contains("IBAN") && w.starts_with("prospect ")),
+        "{:?}",
+        log.warnings
+    );
+    assert!(
+        log.warnings
+            .iter()
+            .all(|w| !w.contains("FR1520041039498865147797724")),
+        "no IBAN in clear in warnings"
+    );
+    assert_eq!(
+        stack
+            .commercial_count(&format!(
+                "SELECT count(*) AS n FROM contrats WHERE {org_filter} AND source = 'WinLeadPlus'"
+            ))
+            .await,
+        contracts as i64
+    );
     assert_eq!(stack.commercial_count(&format!("SELECT count(*) AS n FROM lignes_contrat l JOIN contrats c ON c.id = l.contrat_id WHERE c.{org_filter}")).await, lines as i64);
-    assert_eq!(stack.commercial_count(&format!("SELECT count(*) AS n FROM winleadplus_mappings WHERE {org_filter}")).await, 200);
+    assert_eq!(
+        stack
+            .commercial_count(&format!(
+                "SELECT count(*) AS n FROM winleadplus_mappings WHERE {org_filter}"
+            ))
+            .await,
+        200
+    );
     // Every contract points at the client of its prospect.
     let clients = stack
         .clients
@@ -71,7 +113,11 @@ async fn a_first_sync_imports_every_prospect_as_a_client_with_its_contracts() {
         .list(ListClientsBaseRequest {
             organisation_id: org.to_string(),
             source: Some("WinLeadPlus".into()),
-            pagination: Some(PaginationRequest { page: 1, limit: 100, ..Default::default() }),
+            pagination: Some(PaginationRequest {
+                page: 1,
+                limit: 100,
+                ..Default::default()
+            }),
             ..Default::default()
         })
         .await
@@ -81,11 +127,20 @@ async fn a_first_sync_imports_every_prospect_as_a_client_with_its_contracts() {
     let listed = stack
         .contrats
         .clone()
-        .list(ListContratsRequest { organisation_id: org.to_string(), client_id: Some(clients.clients[0].id.clone()), ..Default::default() })
+        .list(ListContratsRequest {
+            organisation_id: org.to_string(),
+            client_id: Some(clients.clients[0].id.clone()),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
-    assert!(listed.contrats.iter().all(|c| c.client_id.as_deref() == Some(clients.clients[0].id.as_str())));
+    assert!(
+        listed
+            .contrats
+            .iter()
+            .all(|c| c.client_id.as_deref() == Some(clients.clients[0].id.as_str()))
+    );
     stack.cleanup().await;
 }
 
@@ -101,9 +156,29 @@ async fn a_second_sync_of_unchanged_data_skips_everything_and_publishes_nothing(
     let (success, log) = stack.sync_now(org, false).await;
 
     assert!(success);
-    assert_eq!((log.total_prospects, log.created, log.updated, log.skipped, log.failed), (200, 0, 0, 200, 0));
-    assert_eq!(stack.published().await, before, "nothing published on an unchanged re-sync");
-    assert_eq!(stack.core_count(&format!("SELECT count(*) AS n FROM clientbases WHERE organisation_id = '{org}'")).await, 200);
+    assert_eq!(
+        (
+            log.total_prospects,
+            log.created,
+            log.updated,
+            log.skipped,
+            log.failed
+        ),
+        (200, 0, 0, 200, 0)
+    );
+    assert_eq!(
+        stack.published().await,
+        before,
+        "nothing published on an unchanged re-sync"
+    );
+    assert_eq!(
+        stack
+            .core_count(&format!(
+                "SELECT count(*) AS n FROM clientbases WHERE organisation_id = '{org}'"
+            ))
+            .await,
+        200
+    );
     stack.cleanup().await;
 }
 
@@ -115,7 +190,12 @@ async fn changed_prospects_are_updated_in_client_core() {
         .iter()
         .zip(&changed)
         .filter(|(a, b)| a != b)
-        .map(|(_, b)| (b["idProspect"].as_i64().unwrap(), b.clone()))
+        .map(|(_, b)| {
+            (
+                mapper::ProspectId::parse(&b["idProspect"]).unwrap().get(),
+                b.clone(),
+            )
+        })
         .collect();
     let k = differing.len() as i32;
     assert!(k > 0);
@@ -128,11 +208,28 @@ async fn changed_prospects_are_updated_in_client_core() {
     let (success, log) = stack.sync_now(org, false).await;
 
     assert!(success, "{log:?}");
-    assert_eq!((log.total_prospects, log.created, log.updated, log.skipped, log.failed), (200, 0, k, 200 - k, 0));
+    assert_eq!(
+        (
+            log.total_prospects,
+            log.created,
+            log.updated,
+            log.skipped,
+            log.failed
+        ),
+        (200, 0, k, 200 - k, 0)
+    );
     for (id, raw) in &differing {
         let m = mapper::map_prospect(raw).unwrap();
-        let email = m.client.email.clone().map_or("IS NULL".to_owned(), |e| format!("= '{}'", e.replace('\'', "''")));
-        let phone = m.client.telephone.clone().map_or("IS NULL".to_owned(), |e| format!("= '{}'", e.replace('\'', "''")));
+        let email = m.client.email.clone().map_or("IS NULL".to_owned(), |e| {
+            format!("= '{}'", e.replace('\'', "''"))
+        });
+        let phone = m
+            .client
+            .telephone
+            .clone()
+            .map_or("IS NULL".to_owned(), |e| {
+                format!("= '{}'", e.replace('\'', "''"))
+            });
         stack
             .core_eventually(
                 &format!(
@@ -160,13 +257,49 @@ async fn a_dry_run_counts_but_changes_nothing_anywhere() {
 
     assert!(success);
     assert!(log.dry_run);
-    assert_eq!((log.total_prospects, log.created, log.updated, log.skipped, log.failed), (200, 200, 0, 0, 0));
+    assert_eq!(
+        (
+            log.total_prospects,
+            log.created,
+            log.updated,
+            log.skipped,
+            log.failed
+        ),
+        (200, 200, 0, 0, 0)
+    );
     assert_eq!(stack.published().await, 0);
-    assert_eq!(stack.core_count("SELECT count(*) AS n FROM clientbases").await, 0);
-    assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM contrats").await, 0);
-    assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM winleadplus_mappings").await, 0);
-    assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM winleadplus_configs WHERE last_sync_at IS NOT NULL").await, 0);
-    assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM winleadplus_sync_logs WHERE dry_run").await, 1);
+    assert_eq!(
+        stack
+            .core_count("SELECT count(*) AS n FROM clientbases")
+            .await,
+        0
+    );
+    assert_eq!(
+        stack
+            .commercial_count("SELECT count(*) AS n FROM contrats")
+            .await,
+        0
+    );
+    assert_eq!(
+        stack
+            .commercial_count("SELECT count(*) AS n FROM winleadplus_mappings")
+            .await,
+        0
+    );
+    assert_eq!(
+        stack
+            .commercial_count(
+                "SELECT count(*) AS n FROM winleadplus_configs WHERE last_sync_at IS NOT NULL"
+            )
+            .await,
+        0
+    );
+    assert_eq!(
+        stack
+            .commercial_count("SELECT count(*) AS n FROM winleadplus_sync_logs WHERE dry_run")
+            .await,
+        1
+    );
     stack.cleanup().await;
 }
 
@@ -179,24 +312,71 @@ async fn malformed_prospects_fail_alone_with_their_reason() {
     let (success, log) = stack.sync_now(org, false).await;
 
     assert!(success, "{log:?}");
-    assert_eq!((log.total_prospects, log.created, log.updated, log.skipped, log.failed), (12, 5, 0, 0, 7));
+    assert_eq!(
+        (
+            log.total_prospects,
+            log.created,
+            log.updated,
+            log.skipped,
+            log.failed
+        ),
+        (12, 5, 0, 0, 7)
+    );
     let errors = log.errors.join("\n");
-    for needle in ["record 3", "abc", "12.5", "-4", "record 8", "prospect 1001: duplicate"] {
+    for needle in [
+        "record 3",
+        "abc",
+        "12.5",
+        "-4",
+        "record 8",
+        "prospect 1001: duplicate",
+    ] {
         assert!(errors.contains(needle), "{needle} missing from {errors}");
     }
-    assert!(!errors.contains("184037512345678") && !log.warnings.join(" ").contains("184037512345678"), "numss never shown");
-    assert_eq!(stack.core_count(&format!("SELECT count(*) AS n FROM clientbases WHERE organisation_id = '{org}'")).await, 5);
+    assert!(
+        !errors.contains("184037512345678") && !log.warnings.join(" ").contains("184037512345678"),
+        "numss never shown"
+    );
+    assert_eq!(
+        stack
+            .core_count(&format!(
+                "SELECT count(*) AS n FROM clientbases WHERE organisation_id = '{org}'"
+            ))
+            .await,
+        5
+    );
     assert_eq!(stack.core_count("SELECT count(*) AS n FROM clientbases WHERE external_id = '1001' AND iban = 'FR7630006000011234567890189' AND bic = 'AGRIFRPP' AND nom = 'Dupont'").await, 1);
     assert_eq!(stack.core_count("SELECT count(*) AS n FROM clientbases WHERE external_id = '1002' AND iban IS NULL AND prenom = 'INCONNU' AND commercial_id = 'c-12'").await, 1);
     assert_eq!(stack.core_count("SELECT count(*) AS n FROM clientbases WHERE external_id = '1003' AND nom = 'NulOctet' AND date_naissance IS NULL AND numss = '184037512345678'").await, 1);
     assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM contrats WHERE reference = 'WLP-CONTRAT-501' AND montant = 29.90 AND date_signature = '2024-03-12'").await, 1);
     assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM contrats WHERE reference = 'WLP-CONTRAT-601' AND montant = 1234.50 AND statut = 'EN_ATTENTE' AND fournisseur = 'ENGIE'").await, 1);
     assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM contrats WHERE reference = 'WLP-CONTRAT-602' AND montant = 15 AND fournisseur = 'WinLeadPlus'").await, 1);
-    assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM contrats").await, 3, "the contract without id is not imported");
+    assert_eq!(
+        stack
+            .commercial_count("SELECT count(*) AS n FROM contrats")
+            .await,
+        3,
+        "the contract without id is not imported"
+    );
 
     let (_, again) = stack.sync_now(org, false).await;
-    assert_eq!((again.total_prospects, again.created, again.updated, again.skipped, again.failed), (12, 0, 0, 5, 7));
-    assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM contrats").await, 3, "no duplicate contract on re-sync");
+    assert_eq!(
+        (
+            again.total_prospects,
+            again.created,
+            again.updated,
+            again.skipped,
+            again.failed
+        ),
+        (12, 0, 0, 5, 7)
+    );
+    assert_eq!(
+        stack
+            .commercial_count("SELECT count(*) AS n FROM contrats")
+            .await,
+        3,
+        "no duplicate contract on re-sync"
+    );
     stack.cleanup().await;
 }
 
@@ -211,12 +391,36 @@ async fn two_organisations_with_the_same_prospect_ids_stay_separate() {
     let (_, log_b) = stack.sync_now(b, false).await;
 
     assert_eq!(log_a.created, 5);
-    assert_eq!(log_b.created, 5, "b's prospects are new to b even though a has the same ids");
+    assert_eq!(
+        log_b.created, 5,
+        "b's prospects are new to b even though a has the same ids"
+    );
     for org in [a, b] {
-        assert_eq!(stack.core_count(&format!("SELECT count(*) AS n FROM clientbases WHERE organisation_id = '{org}'")).await, 5);
-        assert_eq!(stack.commercial_count(&format!("SELECT count(*) AS n FROM contrats WHERE organisation_id = '{org}'")).await, 3);
+        assert_eq!(
+            stack
+                .core_count(&format!(
+                    "SELECT count(*) AS n FROM clientbases WHERE organisation_id = '{org}'"
+                ))
+                .await,
+            5
+        );
+        assert_eq!(
+            stack
+                .commercial_count(&format!(
+                    "SELECT count(*) AS n FROM contrats WHERE organisation_id = '{org}'"
+                ))
+                .await,
+            3
+        );
     }
-    assert_eq!(stack.core_count("SELECT count(DISTINCT id) AS n FROM clientbases WHERE external_id = '1001'").await, 2);
+    assert_eq!(
+        stack
+            .core_count(
+                "SELECT count(DISTINCT id) AS n FROM clientbases WHERE external_id = '1001'"
+            )
+            .await,
+        2
+    );
     stack.cleanup().await;
 }
 
@@ -231,8 +435,18 @@ async fn two_concurrent_sync_requests_run_one_sync() {
 
     let ids: HashSet<String> = [first.1.id.clone(), second.1.id.clone()].into();
     assert_eq!(ids.len(), 1, "both callers see the same run");
-    assert_eq!(stack.commercial_count("SELECT count(*) AS n FROM winleadplus_sync_logs").await, 1);
-    assert_eq!(stack.core_count("SELECT count(*) AS n FROM clientbases").await, 200);
+    assert_eq!(
+        stack
+            .commercial_count("SELECT count(*) AS n FROM winleadplus_sync_logs")
+            .await,
+        1
+    );
+    assert_eq!(
+        stack
+            .core_count("SELECT count(*) AS n FROM clientbases")
+            .await,
+        200
+    );
     assert_eq!(stack.sim.stats().requests, 1);
     stack.cleanup().await;
 }
