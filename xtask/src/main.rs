@@ -3,7 +3,9 @@
 //! parses the command line and dispatches.
 
 mod dead_letters;
+mod demo;
 mod migrate;
+mod stack;
 
 use std::process::ExitCode;
 
@@ -19,6 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
+    /// The product end to end: simulator, client-core, sync-service, three syncs.
+    Demo(demo::DemoArgs),
     /// Create crm_core and crm_commercial if missing and apply pending migrations
     /// (URLs from CORE_DATABASE_URL and COMMERCIAL_DATABASE_URL).
     Migrate,
@@ -31,6 +35,7 @@ enum Task {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
+        Task::Demo(args) => demo::run(args).await,
         Task::Migrate => migrate::run().await,
         Task::DeadLetters(command) => dead_letters::run(command).await,
     };
@@ -43,7 +48,4 @@ async fn main() -> ExitCode {
     }
 }
 
-/// A database URL from its variable, else the default of ARCHITECTURE.md.
-fn database_url(db: crm_db::Database) -> String {
-    std::env::var(db.env_var()).unwrap_or_else(|_| db.default_url().to_owned())
-}
+use stack::database_url;

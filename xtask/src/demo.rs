@@ -1,0 +1,251 @@
+//! `cargo xtask demo`: the product end to end in a minute. Starts the WinLeadPlus simulator
+//! with generated prospects, client-core and sync-service; configures a demo organisation;
+//! runs a first sync with a live progress bar, a second one (everything skipped), then
+//! changes a share of the prospects and syncs again to show the updates reaching client-core.
+
+#![allow(clippy::print_stdout, reason = "a command-line task reports on stdout")]
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use proto::clients::{ListClientsBaseRequest, PaginationRequest};
+use proto::contrats::ListContratsRequest;
+use proto::winleadplus::{
+    GetSyncStatusRequest, SyncProspectsRequest, UpdateWinLeadPlusConfigRequest, WinLeadPlusSyncLog,
+};
+use uuid::Uuid;
+
+use crate::stack::{SIM_TOKEN, Stack, StackOptions, prerequisites};
+
+/// Options of the demo.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// Prospects the simulator serves.
+    #[arg(long, default_value_t = 2000)]
+    prospects: usize,
+    /// Share of prospects changed before the third sync.
+    #[arg(long, default_value_t = 0.05)]
+    change: f64,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let nats = prerequisites().await?;
+    println!(
+        "Starting winleadplus-sim ({} prospects), client-core and sync-service…",
+        args.prospects
+    );
+    let stack = Stack::start(
+        StackOptions {
+            prospects: winleadplus_sim::generate(args.prospects, args.seed),
+            batch_size: 500,
+        },
+        nats,
+    )
+    .await?;
+    let result = scenario(&stack, &args).await;
+    stack.stop().await?;
+    result?;
+    println!(
+        "\nAll stopped. The imported clients stay in crm_core, the contracts in crm_commercial."
+    );
+    Ok(())
+}
+
+async fn scenario(stack: &Stack, args: &DemoArgs) -> anyhow::Result<()> {
+    let org = Uuid::new_v4();
+    println!(
+        "Demo organisation {org}; simulator at {}",
+        stack.sim.prospects_url()
+    );
+    stack
+        .sync
+        .clone()
+        .save_config(UpdateWinLeadPlusConfigRequest {
+            organisation_id: Some(org.to_string()),
+            api_endpoint: Some(stack.sim.prospects_url()),
+            api_token: Some(SIM_TOKEN.to_owned()),
+            enabled: Some(true),
+            sync_interval_minutes: Some(60),
+            ..Default::default()
+        })
+        .await
+        .context("SaveConfig failed")?;
+
+    let expected = i32::try_from(stack.sim.count()).unwrap_or(i32::MAX);
+    let first =
+        sync_with_progress(stack, org, "1. First sync: every prospect is new", expected).await?;
+    summary(&first);
+    show_clients(stack, org).await?;
+
+    let second = sync_with_progress(
+        stack,
+        org,
+        "2. Same data again: everything is skipped, nothing is published",
+        expected,
+    )
+    .await?;
+    summary(&second);
+
+    let changed = stack.sim.mutate(args.change, args.seed + 1);
+    let applied_before = stack.updates_applied();
+    let title = format!(
+        "3. {} prospects ({:.0} %) changed in WinLeadPlus: they are updated in client-core",
+        changed.len(),
+        args.change * 100.0
+    );
+    let third = sync_with_progress(stack, org, &title, expected).await?;
+    summary(&third);
+    let wanted = applied_before + u64::try_from(third.updated).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stack.updates_applied() < wanted && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "   client-core applied {} of {} updates",
+        stack.updates_applied() - applied_before,
+        third.updated
+    );
+    if first.status != "SUCCESS" || second.status != "SUCCESS" || third.status != "SUCCESS" {
+        anyhow::bail!("a sync did not succeed");
+    }
+    Ok(())
+}
+
+/// Runs a sync while drawing its progress from `GetSyncStatus` (the response is streamed,
+/// so the service learns the total only at the end; the demo knows what the simulator holds).
+async fn sync_with_progress(
+    stack: &Stack,
+    org: Uuid,
+    title: &str,
+    expected: i32,
+) -> anyhow::Result<WinLeadPlusSyncLog> {
+    println!("\n{title}");
+    let mut sync = stack.sync.clone();
+    let call = tokio::spawn(async move {
+        sync.sync_prospects(SyncProspectsRequest {
+            organisation_id: org.to_string(),
+            dry_run: false,
+        })
+        .await
+    });
+    let mut status_client = stack.sync.clone();
+    let started = Instant::now();
+    while !call.is_finished() {
+        if let Ok(s) = status_client
+            .get_sync_status(GetSyncStatusRequest {
+                organisation_id: org.to_string(),
+            })
+            .await
+        {
+            let s = s.into_inner();
+            if s.is_syncing {
+                draw(s.processed, expected.max(s.total), started.elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let response = call
+        .await
+        .context("sync task")?
+        .context("SyncProspects failed")?
+        .into_inner();
+    let log = response.sync_log.context("no sync log returned")?;
+    draw(log.total_prospects, log.total_prospects, started.elapsed());
+    println!();
+    Ok(log)
+}
+
+fn draw(processed: i32, total: i32, elapsed: Duration) {
+    let width = 40usize;
+    let filled = if total > 0 {
+        usize::try_from(i64::from(processed) * width as i64 / i64::from(total))
+            .unwrap_or(width)
+            .min(width)
+    } else {
+        0
+    };
+    print!(
+        "\r   [{}{}] {processed:>7}/{total:<7} {:>6.1} s",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        elapsed.as_secs_f64()
+    );
+    let _flushed = std::io::stdout().flush();
+}
+
+fn summary(log: &WinLeadPlusSyncLog) {
+    let secs = (log.duration_ms as f64 / 1000.0).max(0.001);
+    println!("   ┌──────────┬─────────┬─────────┬─────────┬────────┬──────────┬──────────────┐");
+    println!("   │ status   │ created │ updated │ skipped │ failed │ duration │ prospects/s  │");
+    println!("   ├──────────┼─────────┼─────────┼─────────┼────────┼──────────┼──────────────┤");
+    println!(
+        "   │ {:<8} │ {:>7} │ {:>7} │ {:>7} │ {:>6} │ {:>6.2} s │ {:>12.0} │",
+        log.status,
+        log.created,
+        log.updated,
+        log.skipped,
+        log.failed,
+        secs,
+        f64::from(log.total_prospects) / secs
+    );
+    println!("   └──────────┴─────────┴─────────┴─────────┴────────┴──────────┴──────────────┘");
+    if !log.errors.is_empty() {
+        println!("   first error: {}", log.errors[0]);
+    }
+    if !log.warnings.is_empty() {
+        println!(
+            "   {} warnings, e.g. {}",
+            log.warnings.len(),
+            log.warnings[0]
+        );
+    }
+}
+
+async fn show_clients(stack: &Stack, org: Uuid) -> anyhow::Result<()> {
+    let clients = stack
+        .clients
+        .clone()
+        .list(ListClientsBaseRequest {
+            organisation_id: org.to_string(),
+            source: Some("WinLeadPlus".to_owned()),
+            pagination: Some(PaginationRequest {
+                page: 1,
+                limit: 5,
+                sort_by: "nom".to_owned(),
+                sort_order: "asc".to_owned(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .context("List failed")?
+        .into_inner();
+    let total = clients.pagination.map_or(0, |p| p.total);
+    println!("   A few of the {total} clients in client-core (source WinLeadPlus):");
+    for c in clients.clients {
+        let contracts = stack
+            .contrats
+            .clone()
+            .list(ListContratsRequest {
+                organisation_id: org.to_string(),
+                client_id: Some(c.id.clone()),
+                ..Default::default()
+            })
+            .await
+            .context("contrats.List failed")?
+            .into_inner()
+            .pagination
+            .map_or(0, |p| p.total);
+        println!(
+            "     {:<26} {:<18} {:<12} source={:<12} contracts={contracts}",
+            format!("{} {}", c.nom, c.prenom),
+            c.telephone,
+            c.compte_code,
+            c.source.unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! The product started in one process for the demo and the benchmark: the WinLeadPlus
+//! simulator, client-core and sync-service on free loopback ports, against the databases
+//! and NATS of the usual variables, on NATS subjects and a stream of their own (so they never
+//! mix with services already running on the machine). Checks the prerequisites first and
+//! says in one line what to start when one is missing.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use client_core::config::LogFormat as CoreLogFormat;
+use crm_db::Database;
+use proto::clients::client_base_service_client::ClientBaseServiceClient;
+use proto::contrats::contrat_service_client::ContratServiceClient;
+use proto::tonic::transport::Channel;
+use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServiceClient;
+use serde_json::Value;
+use sync_service::config::{EncryptionKey, LogFormat as SyncLogFormat};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use winleadplus_sim::{Sim, SimConfig, SimData};
+
+/// The token the simulator expects.
+pub(crate) const SIM_TOKEN: &str = "demo-token";
+
+/// What to start.
+pub(crate) struct StackOptions {
+    /// The simulator's prospects.
+    pub(crate) prospects: Vec<Value>,
+    /// Prospects per sync batch.
+    pub(crate) batch_size: u16,
+}
+
+/// The running product.
+pub(crate) struct Stack {
+    pub(crate) sim: Sim,
+    pub(crate) sync: WinLeadPlusSyncServiceClient<Channel>,
+    pub(crate) contrats: ContratServiceClient<Channel>,
+    pub(crate) clients: ClientBaseServiceClient<Channel>,
+    pub(crate) core_metrics: client_core::metrics::Metrics,
+    pub(crate) stream: String,
+    pub(crate) nats: async_nats::Client,
+    shutdown: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+}
+
+/// The URL of a database from its variable, else the default of ARCHITECTURE.md.
+pub(crate) fn database_url(db: Database) -> String {
+    std::env::var(db.env_var()).unwrap_or_else(|_| db.default_url().to_owned())
+}
+
+/// The NATS URL from `NATS_URL`, else the default.
+pub(crate) fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// Checks PostgreSQL and NATS, migrates, and returns a NATS connection.
+pub(crate) async fn prerequisites() -> anyhow::Result<async_nats::Client> {
+    for db in Database::ALL {
+        let url = database_url(db);
+        if let Err(e) = crm_db::ensure_database(&url).await {
+            anyhow::bail!(
+                "{e}\n  PostgreSQL must be running (this machine: `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`; \
+                 with Docker: `docker compose -f deploy/docker-compose.yml up -d postgres nats`), \
+                 or set {} to where it runs",
+                db.env_var()
+            );
+        }
+        crm_db::run_pending(&url, db).await?;
+    }
+    let url = nats_url();
+    let connect = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(3))
+        .retry_on_initial_connect()
+        .max_reconnects(Some(1))
+        .connect(url.as_str());
+    match tokio::time::timeout(Duration::from_secs(5), connect).await {
+        Ok(Ok(client)) => Ok(client),
+        _ => anyhow::bail!(
+            "cannot connect to NATS at {url}\n  NATS with JetStream must be running (this machine: \
+             `start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server`; \
+             with Docker: `docker compose -f deploy/docker-compose.yml up -d nats`), or set NATS_URL"
+        ),
+    }
+}
+
+impl Stack {
+    /// Starts the simulator, client-core and sync-service.
+    pub(crate) async fn start(
+        options: StackOptions,
+        nats: async_nats::Client,
+    ) -> anyhow::Result<Self> {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let tag = &tag[..12];
+        let prefix = format!("xtask-{tag}");
+        let stream = format!("XTASK_{tag}");
+        let shutdown = CancellationToken::new();
+        let loopback = "127.0.0.1:0".parse().context("loopback address")?;
+
+        let sim = Sim::start(SimConfig {
+            addr: loopback,
+            token: SIM_TOKEN.to_owned(),
+            data: SimData::Prospects(options.prospects),
+        })
+        .await
+        .context("cannot start the WinLeadPlus simulator")?;
+
+        let core = client_core::App::build(client_core::Config {
+            grpc_addr: loopback,
+            http_addr: loopback,
+            database_url: database_url(Database::Core),
+            db_pool_size: 8,
+            migrate_on_start: false,
+            nats_url: nats_url(),
+            nats_subject_prefix: prefix.clone(),
+            stream: stream.clone(),
+            consumer: "client-core".to_owned(),
+            max_deliver: 5,
+            update_batch: 512,
+            log_format: CoreLogFormat::Pretty,
+        })
+        .await
+        .context("cannot start client-core")?;
+        let core_grpc = core.grpc_addr()?;
+        let core_metrics = core.metrics();
+
+        let mut key = [0u8; 32];
+        key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        let sync = sync_service::App::build(sync_service::Config {
+            grpc_addr: loopback,
+            http_addr: loopback,
+            database_url: database_url(Database::Commercial),
+            db_pool_size: 8,
+            migrate_on_start: false,
+            nats_url: nats_url(),
+            nats_subject_prefix: prefix,
+            winleadplus_api_url: sim.prospects_url(),
+            winleadplus_api_token: None,
+            token_encryption_key: Some(EncryptionKey::from_bytes(key)),
+            sync_cron: "0 0 * * * *"
+                .parse()
+                .map_err(|e| anyhow::anyhow!("cron: {e}"))?,
+            sync_timezone: chrono_tz::Europe::Paris,
+            scheduler_enabled: false,
+            scheduler_concurrency: 1,
+            batch_size: options.batch_size,
+            connect_timeout_secs: 5,
+            request_timeout_secs: 600,
+            max_attempts: 3,
+            retry_base_ms: 200,
+            max_body_mb: 2048,
+            lease_timeout_secs: 120,
+            create_timeout_secs: 60,
+            log_format: SyncLogFormat::Pretty,
+        })
+        .await
+        .context("cannot start sync-service")?;
+        let sync_grpc = sync.grpc_addr()?;
+
+        let tasks = vec![
+            (
+                "client-core",
+                tokio::spawn(core.run_until_stopped(shutdown.clone())),
+            ),
+            (
+                "sync-service",
+                tokio::spawn(sync.run_until_stopped(shutdown.clone())),
+            ),
+        ];
+        let channel = |addr: std::net::SocketAddr| async move {
+            Channel::from_shared(format!("http://{addr}"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .connect()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot connect to {addr}: {e}"))
+        };
+        let sync_channel = channel(sync_grpc).await?;
+        Ok(Self {
+            sync: WinLeadPlusSyncServiceClient::new(sync_channel.clone()),
+            contrats: ContratServiceClient::new(sync_channel),
+            clients: ClientBaseServiceClient::new(channel(core_grpc).await?),
+            sim,
+            core_metrics,
+            stream,
+            nats,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Updates applied by client-core so far.
+    pub(crate) fn updates_applied(&self) -> u64 {
+        metric(
+            &self.core_metrics.render(),
+            r#"core_events_total{kind="update",outcome="applied"}"#,
+        )
+    }
+
+    /// Stops everything and removes the stream of this run.
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        for (name, task) in self.tasks {
+            task.await
+                .with_context(|| format!("{name} task"))?
+                .with_context(|| format!("{name} stopped on an error"))?;
+        }
+        self.sim.stop().await;
+        let js = async_nats::jetstream::new(self.nats.clone());
+        if let Err(e) = js.delete_stream(&self.stream).await {
+            tracing::warn!(error = %e, "cannot delete the stream of this run");
+        }
+        Ok(())
+    }
+}
+
+/// The value of one sample line of a Prometheus text exposition (0 when absent).
+pub(crate) fn metric(text: &str, sample: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample).map(str::trim))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
