@@ -24,6 +24,7 @@ struct EventLabels {
 
 struct Inner {
     registry: Registry,
+    statements: Counter,
     rpcs: Family<RpcLabels, Counter>,
     events: Family<EventLabels, Counter>,
     pending: Gauge<u64, AtomicU64>,
@@ -43,6 +44,12 @@ impl Metrics {
     /// Registers every metric.
     pub fn new() -> Self {
         let mut registry = Registry::default();
+        let statements = Counter::default();
+        registry.register(
+            "core_db_statements",
+            "Statements sent to PostgreSQL",
+            statements.clone(),
+        );
         let rpcs = Family::<RpcLabels, Counter>::default();
         let events = Family::<EventLabels, Counter>::default();
         let pending = Gauge::<u64, AtomicU64>::default();
@@ -63,6 +70,7 @@ impl Metrics {
         );
         Self(Arc::new(Inner {
             registry,
+            statements,
             rpcs,
             events,
             pending,
@@ -110,6 +118,14 @@ impl Metrics {
     /// Records the consumer's pending count.
     pub fn set_consumer_pending(&self, pending: u64) {
         self.0.pending.set(pending);
+    }
+
+    /// A hook counting statements, for the database pool.
+    pub fn statement_hook(&self) -> crm_db::pool::StatementHook {
+        let statements = self.0.statements.clone();
+        Arc::new(move || {
+            statements.inc();
+        })
     }
 
     /// The Prometheus text exposition.

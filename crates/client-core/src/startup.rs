@@ -36,7 +36,12 @@ impl App {
             let applied = crm_db::run_pending(&config.database_url, crm_db::Database::Core).await?;
             tracing::info!(?applied, "migrations applied");
         }
-        let pool = db::pool(&config.database_url, usize::from(config.db_pool_size))?;
+        let metrics = Metrics::new();
+        let pool = db::pool(
+            &config.database_url,
+            usize::from(config.db_pool_size),
+            metrics.statement_hook(),
+        )?;
         db::ping(&pool)
             .await
             .context("cannot reach the crm_core database (is PostgreSQL running and migrated? `cargo xtask migrate`)")?;
@@ -50,7 +55,6 @@ impl App {
         let js = async_nats::jetstream::new(nats.clone());
         let update_subject = config.subject(proto::subjects::CLIENT_UPDATE);
         let stream = ensure_update_stream(&js, &config.stream, &update_subject).await?;
-        let metrics = Metrics::new();
         let consumer = UpdateConsumer::open(
             &stream,
             &config.consumer,

@@ -10,6 +10,7 @@ pub mod commercial;
 pub mod core;
 mod database_url;
 mod error;
+pub mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -34,6 +34,7 @@ struct StatusLabels {
 
 struct Inner {
     registry: Registry,
+    statements: Counter,
     rpcs: Family<RpcLabels, Counter>,
     syncs: Family<SyncLabels, Counter>,
     durations: Family<SyncLabels, Histogram>,
@@ -61,6 +62,12 @@ impl Metrics {
     /// Registers every metric.
     pub fn new() -> Self {
         let mut registry = Registry::default();
+        let statements = Counter::default();
+        registry.register(
+            "sync_db_statements",
+            "Statements sent to PostgreSQL",
+            statements.clone(),
+        );
         let rpcs = Family::<RpcLabels, Counter>::default();
         let syncs = Family::<SyncLabels, Counter>::default();
         let durations = Family::<SyncLabels, Histogram>::new_with_constructor(
@@ -95,6 +102,7 @@ impl Metrics {
         );
         Self(Arc::new(Inner {
             registry,
+            statements,
             rpcs,
             syncs,
             durations,
@@ -143,6 +151,14 @@ impl Metrics {
                 status: status.to_string(),
             })
             .inc();
+    }
+
+    /// A hook counting statements, for the database pool.
+    pub fn statement_hook(&self) -> crm_db::pool::StatementHook {
+        let statements = self.0.statements.clone();
+        Arc::new(move || {
+            statements.inc();
+        })
     }
 
     /// The Prometheus text exposition.

@@ -49,7 +49,12 @@ impl App {
                 crm_db::run_pending(&config.database_url, crm_db::Database::Commercial).await?;
             tracing::info!(?applied, "migrations applied");
         }
-        let pool = db::pool(&config.database_url, usize::from(config.db_pool_size))?;
+        let metrics = Metrics::new();
+        let pool = db::pool(
+            &config.database_url,
+            usize::from(config.db_pool_size),
+            metrics.statement_hook(),
+        )?;
         db::ping(&pool).await.context(
             "cannot reach the crm_commercial database (is PostgreSQL running and migrated? `cargo xtask migrate`)",
         )?;
@@ -63,7 +68,6 @@ impl App {
                 "TOKEN_ENCRYPTION_KEY is not set: organisations' API tokens cannot be saved"
             );
         }
-        let metrics = Metrics::new();
         let cipher = TokenCipher::new(config.token_encryption_key.as_ref());
         let winleadplus = WinLeadPlusClient::new(
             ClientSettings {

@@ -8,7 +8,6 @@ mod events;
 pub mod models;
 
 use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Pool, PoolError};
 
 pub use clients::{ClientStore, ClientWithAddresses};
@@ -29,13 +28,14 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
-/// Builds the pool (connections are opened lazily, on first use).
-pub fn pool(database_url: &str, size: usize) -> Result<DbPool, anyhow::Error> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
-    Pool::builder(manager)
-        .max_size(size)
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot build the database pool: {e}"))
+/// Builds the pool (connections are opened lazily, on first use); `on_statement` is called
+/// for every statement sent (the `*_db_statements_total` metric).
+pub fn pool(
+    database_url: &str,
+    size: usize,
+    on_statement: crm_db::pool::StatementHook,
+) -> anyhow::Result<DbPool> {
+    crm_db::pool::build(database_url, size, on_statement).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Checks that a connection can be had and answers (for `/readyz`).

@@ -306,8 +306,9 @@ async fn an_update_that_keeps_failing_becomes_a_dead_letter_after_the_retries() 
     );
 
     // Replay: the operator fixes nothing here, so the poison message comes back as a dead letter.
-    let store =
-        client_core::db::DeadLetterStore::new(client_core::db::pool(app.db.url(), 1).unwrap());
+    let store = client_core::db::DeadLetterStore::new(
+        client_core::db::pool(app.db.url(), 1, std::sync::Arc::new(|| {})).unwrap(),
+    );
     let pending = store.list(false).await.unwrap();
     assert_eq!(pending.len(), 2);
     for letter in pending {

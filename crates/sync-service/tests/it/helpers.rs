@@ -41,6 +41,8 @@ pub struct Stack {
     /// Messages seen on the create and update subjects since the start.
     pub published: Arc<AtomicUsize>,
     pub sync_app: Running,
+    pub sync_metrics: sync_service::metrics::Metrics,
+    pub core_metrics: client_core::metrics::Metrics,
     pub scheduler: Option<sync_service::scheduler::Scheduler>,
     core_app: Option<Running>,
     watcher: JoinHandle<()>,
@@ -131,6 +133,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         .await
         .expect("client-core builds");
     let core_grpc = core.grpc_addr().unwrap();
+    let core_metrics = core.metrics();
     let core_shutdown = CancellationToken::new();
     let core_handle = tokio::spawn(core.run_until_stopped(core_shutdown.clone()));
 
@@ -171,6 +174,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         .await
         .expect("sync-service builds");
     let sync_grpc = app.grpc_addr().unwrap();
+    let sync_metrics = app.metrics();
     let scheduler = app.scheduler();
     let sync_shutdown = CancellationToken::new();
     let sync_handle = tokio::spawn(app.run_until_stopped(sync_shutdown.clone()));
@@ -209,6 +213,8 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
             handle: Some(sync_handle),
         },
         scheduler,
+        sync_metrics,
+        core_metrics,
         core_app: Some(Running {
             shutdown: core_shutdown,
             handle: Some(core_handle),
@@ -285,6 +291,14 @@ impl Stack {
         AtomicUsize::load(&self.published, Ordering::SeqCst)
     }
 
+    /// Statements each service has sent to PostgreSQL so far: (sync-service, client-core).
+    pub fn statements(&self) -> (u64, u64) {
+        (
+            sample(&self.sync_metrics.render(), "sync_db_statements_total"),
+            sample(&self.core_metrics.render(), "core_db_statements_total"),
+        )
+    }
+
     pub async fn stop_core(&mut self) {
         if let Some(mut core) = self.core_app.take() {
             core.stop().await;
@@ -310,4 +324,14 @@ async fn count(url: &str, sql: &str) -> i64 {
         .await
         .unwrap()
         .n
+}
+
+/// The value of one sample of a Prometheus text exposition.
+pub fn sample(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|rest| rest.trim().parse::<f64>().ok())
+        })
+        .map_or(0, |v| v as u64)
 }

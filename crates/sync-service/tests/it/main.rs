@@ -11,4 +11,5 @@
 mod config;
 mod faults;
 mod helpers;
+mod structure;
 mod sync;
