@@ -25,7 +25,11 @@ pub(crate) enum Command {
 }
 
 pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
-    let pool = db::pool(&crate::database_url(Database::Core), 2)?;
+    let pool = db::pool(
+        &crate::database_url(Database::Core),
+        2,
+        std::sync::Arc::new(|| {}),
+    )?;
     let store = DeadLetterStore::new(pool);
     match command {
         Command::List { all } => {

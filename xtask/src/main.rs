@@ -2,6 +2,7 @@
 //! but cargo (the rust-analyzer "xtask" pattern). One module per task; this file only
 //! parses the command line and dispatches.
 
+mod bench;
 mod dead_letters;
 mod demo;
 mod migrate;
@@ -21,6 +22,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
+    /// End-to-end throughput and memory against the hardware floor (release build).
+    Bench(bench::BenchArgs),
+    /// The release half of `bench` (run by `bench`).
+    #[command(hide = true)]
+    BenchRun(bench::BenchArgs),
     /// The product end to end: simulator, client-core, sync-service, three syncs.
     Demo(demo::DemoArgs),
     /// Create crm_core and crm_commercial if missing and apply pending migrations
@@ -35,6 +41,8 @@ enum Task {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
+        Task::Bench(args) => bench::run(&args),
+        Task::BenchRun(args) => bench::run_release(args).await,
         Task::Demo(args) => demo::run(args).await,
         Task::Migrate => migrate::run().await,
         Task::DeadLetters(command) => dead_letters::run(command).await,

@@ -24,7 +24,7 @@ mod values;
 pub use error::{MapError, RecordError};
 pub use hash::data_hash;
 pub use id::ProspectId;
-pub use payload::PayloadMapper;
+pub use payload::{Mapped, PayloadMapper};
 pub use phone::normalize_phone;
 pub use prospect::map_prospect;
 pub use record::{AddressRecord, ClientRecord, ContratRecord, LigneRecord, MappedProspect};

@@ -7,6 +7,7 @@ use std::collections::hash_map::Entry;
 use serde_json::Value;
 
 use crate::error::{MapError, RecordError};
+use crate::hash::data_hash;
 use crate::id::ProspectId;
 use crate::limits;
 use crate::prospect::{ID_KEY, map_identified};
@@ -14,6 +15,28 @@ use crate::record::MappedProspect;
 
 /// Longest raw id kept in a [`RecordError`], in characters.
 const RAW_ID_MAX: usize = 40;
+
+/// One record of a payload, mapped or recognised as already applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapped {
+    /// New or changed data, mapped.
+    Changed(Box<MappedProspect>),
+    /// Data whose hash the caller already holds: not mapped.
+    Unchanged {
+        /// The prospect.
+        external_id: ProspectId,
+        /// Its hash (the same as the caller's).
+        data_hash: String,
+    },
+}
+
+fn map_prospect_unchecked(id: ProspectId, data_hash: String, raw: &Value) -> MappedProspect {
+    match raw {
+        Value::Object(map) => map_identified(id, data_hash, map),
+        // `map_next_if_changed` only returns an id for objects.
+        _ => map_identified(id, data_hash, &serde_json::Map::new()),
+    }
+}
 
 /// Maps a payload one record at a time.
 ///
@@ -38,6 +61,24 @@ impl PayloadMapper {
     /// Fails for a record that [`crate::map_prospect`] rejects, and for a prospect id already
     /// mapped from an earlier record of this payload. Never panics.
     pub fn map_next(&mut self, raw: &Value) -> Result<MappedProspect, RecordError> {
+        match self.map_next_if_changed(raw, |_, _| false)? {
+            Mapped::Changed(mapped) => Ok(*mapped),
+            // Unreachable with a predicate that never says "unchanged"; kept total.
+            Mapped::Unchanged {
+                external_id,
+                data_hash,
+            } => Ok(map_prospect_unchecked(external_id, data_hash, raw)),
+        }
+    }
+
+    /// Like [`PayloadMapper::map_next`], but asks `unchanged(id, data_hash)` first and skips
+    /// the mapping of a prospect whose data is already applied: an unchanged re-sync costs
+    /// parsing and hashing only. Ids and duplicates are checked either way.
+    pub fn map_next_if_changed(
+        &mut self,
+        raw: &Value,
+        unchanged: impl FnOnce(ProspectId, &str) -> bool,
+    ) -> Result<Mapped, RecordError> {
         self.records += 1;
         let record = self.records;
         let Value::Object(map) = raw else {
@@ -64,7 +105,17 @@ impl PayloadMapper {
             }),
             Entry::Vacant(slot) => {
                 slot.insert(record);
-                Ok(map_identified(id, raw, map))
+                let data_hash = data_hash(raw);
+                if unchanged(id, &data_hash) {
+                    Ok(Mapped::Unchanged {
+                        external_id: id,
+                        data_hash,
+                    })
+                } else {
+                    Ok(Mapped::Changed(Box::new(map_identified(
+                        id, data_hash, map,
+                    ))))
+                }
             }
         }
     }
@@ -178,5 +229,30 @@ mod tests {
             error.prospect_id.map(|id| id.chars().count()),
             Some(RAW_ID_MAX + 1)
         );
+    }
+
+    #[test]
+    fn an_unchanged_prospect_is_recognised_without_being_mapped() {
+        let raw = json!({ "idProspect": 7, "nom": "Dupont", "informationsPaiement": [{ "iban": "FR00 bad" }] });
+        let hash = crate::data_hash(&raw);
+        let mut mapper = PayloadMapper::new();
+        let seen = mapper
+            .map_next_if_changed(&raw, |id, h| id.get() == 7 && h == hash)
+            .unwrap();
+        assert_eq!(
+            seen,
+            Mapped::Unchanged {
+                external_id: ProspectId::try_from(7).unwrap(),
+                data_hash: hash.clone()
+            }
+        );
+        // Duplicates are still caught, and a changed hash is mapped in full.
+        assert!(mapper.map_next_if_changed(&raw, |_, _| true).is_err());
+        let mut fresh = PayloadMapper::new();
+        let Mapped::Changed(m) = fresh.map_next_if_changed(&raw, |_, _| false).unwrap() else {
+            panic!("mapped")
+        };
+        assert_eq!(m.data_hash, hash);
+        assert!(!m.warnings.is_empty());
     }
 }

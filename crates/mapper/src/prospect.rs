@@ -31,13 +31,13 @@ const PAYMENT_PATH: &str = "informationsPaiement[0]";
 pub fn map_prospect(raw: &Value) -> Result<MappedProspect, MapError> {
     let map = raw.as_object().ok_or(MapError::NotAnObject)?;
     let id = ProspectId::parse(map.get(ID_KEY).unwrap_or(&Value::Null))?;
-    Ok(map_identified(id, raw, map))
+    Ok(map_identified(id, data_hash(raw), map))
 }
 
 /// Maps a prospect whose id is already read; `map` is `raw` as an object.
 pub(crate) fn map_identified(
     id: ProspectId,
-    raw: &Value,
+    data_hash: String,
     map: &Map<String, Value>,
 ) -> MappedProspect {
     let prospect = Obj::root(map);
@@ -47,7 +47,7 @@ pub(crate) fn map_identified(
     let contrats = map_contracts(prospect, client.commercial_id.as_deref(), &mut w);
     MappedProspect {
         external_id: id,
-        data_hash: data_hash(raw),
+        data_hash,
         client,
         address,
         contrats,

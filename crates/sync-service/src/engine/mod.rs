@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
-use mapper::MappedProspect;
+use mapper::{Mapped, MappedProspect};
 use proto::events::client_create_result::Outcome;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -254,16 +254,26 @@ impl SyncEngine {
     async fn run(&self, run: &mut Run, endpoint: Endpoint, token: String) -> Result<(), String> {
         let inner = &self.inner;
         let batch_size = inner.settings.batch_size.max(1);
-        let mut known = mappings::load(&inner.pool, run.organisation_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (mut records, fetch) = inner.winleadplus.fetch(endpoint, token, batch_size * 2);
+        // What is already applied, read once. The parser consults it to skip the mapping of
+        // unchanged prospects; each prospect appears once per payload, so it stays as read.
+        let known = Arc::new(
+            mappings::load(&inner.pool, run.organisation_id)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        let lookup = Arc::clone(&known);
+        let unchanged: crate::winleadplus::Unchanged =
+            Arc::new(move |id, hash| lookup.get(&id).is_some_and(|k| k.data_hash == hash));
+        let (mut records, fetch) =
+            inner
+                .winleadplus
+                .fetch(endpoint, token, batch_size * 2, unchanged);
         let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
         let mut interrupted = false;
         while let Some(record) = records.recv().await {
             batch.push(record);
             if batch.len() >= batch_size {
-                self.apply_batch(run, &mut known, std::mem::take(&mut batch))
+                self.apply_batch(run, &known, std::mem::take(&mut batch))
                     .await?;
                 if inner.shutdown.is_cancelled() {
                     interrupted = true;
@@ -277,7 +287,7 @@ impl SyncEngine {
             return Err("interrupted by shutdown".to_owned());
         }
         if !batch.is_empty() {
-            self.apply_batch(run, &mut known, batch).await?;
+            self.apply_batch(run, &known, batch).await?;
         }
         match fetch.await {
             Ok(Ok(summary)) => {
@@ -293,7 +303,7 @@ impl SyncEngine {
     async fn apply_batch(
         &self,
         run: &mut Run,
-        known: &mut HashMap<i64, Known>,
+        known: &HashMap<i64, Known>,
         batch: Vec<Record>,
     ) -> Result<(), String> {
         let inner = &self.inner;
@@ -307,7 +317,12 @@ impl SyncEngine {
                     run.errors.push(e.to_string());
                     inner.metrics.prospect("failed");
                 }
-                Ok(p) => {
+                Ok(Mapped::Unchanged { .. }) => {
+                    run.counts.skipped += 1;
+                    inner.metrics.prospect("skipped");
+                }
+                Ok(Mapped::Changed(p)) => {
+                    let p = *p;
                     for w in &p.warnings {
                         run.warnings
                             .push(format!("prospect {}: {w}", p.external_id));
@@ -460,15 +475,6 @@ impl SyncEngine {
             Ok(()) => {}
             Err(diesel::result::Error::RollbackTransaction) => return Err(lease_lost()),
             Err(e) => return Err(format!("cannot record the batch: {e}")),
-        }
-        for (client_id, p) in applied {
-            known.insert(
-                p.external_id.get(),
-                Known {
-                    client_id,
-                    data_hash: p.data_hash,
-                },
-            );
         }
         Ok(())
     }

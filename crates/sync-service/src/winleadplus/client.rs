@@ -1,5 +1,6 @@
 //! HTTP side of the WinLeadPlus client: requests, retries, status handling, pagination.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -7,7 +8,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::stream::{FetchSummary, PageInfo, Record, parse_page};
+use super::stream::{FetchSummary, PageInfo, Record, Unchanged, parse_page};
 use crate::domain::Endpoint;
 use crate::metrics::Metrics;
 
@@ -189,13 +190,15 @@ impl WinLeadPlusClient {
         endpoint: Endpoint,
         token: String,
         buffer: usize,
+        unchanged: Unchanged,
     ) -> (
         mpsc::Receiver<Record>,
         JoinHandle<Result<FetchSummary, FetchError>>,
     ) {
         let (tx, rx) = mpsc::channel(buffer.max(1));
         let client = self.clone();
-        let handle = tokio::spawn(async move { client.fetch_all(endpoint, token, tx).await });
+        let handle =
+            tokio::spawn(async move { client.fetch_all(endpoint, token, tx, unchanged).await });
         (rx, handle)
     }
 
@@ -204,14 +207,21 @@ impl WinLeadPlusClient {
         endpoint: Endpoint,
         token: String,
         tx: mpsc::Sender<Record>,
+        unchanged: Unchanged,
     ) -> Result<FetchSummary, FetchError> {
         let mut mapper = mapper::PayloadMapper::new();
         let mut summary = FetchSummary::default();
         let mut url = endpoint.url().clone();
         for page_number in 1..=MAX_PAGES {
             let response = self.get_with_retries(&url, &token).await?;
-            let (page, returned) =
-                parse_page(response, tx.clone(), mapper, self.settings.max_body_bytes).await?;
+            let (page, returned) = parse_page(
+                response,
+                tx.clone(),
+                mapper,
+                Arc::clone(&unchanged),
+                self.settings.max_body_bytes,
+            )
+            .await?;
             mapper = returned;
             summary.pages += 1;
             summary.records += page.records;

@@ -6,4 +6,4 @@ mod client;
 mod stream;
 
 pub use client::{ClientSettings, FetchError, TestOutcome, WinLeadPlusClient};
-pub use stream::{FetchSummary, Record};
+pub use stream::{FetchSummary, Record, Unchanged};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use futures::TryStreamExt;
-use mapper::{MappedProspect, PayloadMapper, RecordError};
+use mapper::{Mapped, PayloadMapper, RecordError};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -17,8 +17,13 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::client::FetchError;
 
-/// One record of the payload: mapped, or failed alone with its reason.
-pub type Record = Result<MappedProspect, RecordError>;
+/// One record of the payload: mapped (or recognised as unchanged), or failed alone with its
+/// reason.
+pub type Record = Result<Mapped, RecordError>;
+
+/// Says whether a prospect's data is already applied (`id`, `data_hash`): such a prospect
+/// is only hashed, not mapped.
+pub type Unchanged = Arc<dyn Fn(i64, &str) -> bool + Send + Sync>;
 
 /// What a whole fetch read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,6 +60,7 @@ pub(crate) async fn parse_page(
     response: reqwest::Response,
     tx: mpsc::Sender<Record>,
     mapper: PayloadMapper,
+    unchanged: Unchanged,
     max_body_bytes: u64,
 ) -> Result<(PageInfo, PayloadMapper), FetchError> {
     let body = StreamReader::new(response.bytes_stream().map_err(std::io::Error::other));
@@ -71,6 +77,7 @@ pub(crate) async fn parse_page(
         let mut sink = Sink {
             tx,
             mapper,
+            unchanged,
             records: 0,
             cancelled: false,
         };
@@ -140,6 +147,7 @@ impl<R: Read> Read for CountingReader<R> {
 struct Sink {
     tx: mpsc::Sender<Record>,
     mapper: PayloadMapper,
+    unchanged: Unchanged,
     records: usize,
     cancelled: bool,
 }
@@ -147,7 +155,10 @@ struct Sink {
 impl Sink {
     fn push<E: serde::de::Error>(&mut self, raw: &Value) -> Result<(), E> {
         self.records += 1;
-        let record = self.mapper.map_next(raw);
+        let unchanged = &self.unchanged;
+        let record = self
+            .mapper
+            .map_next_if_changed(raw, |id, hash| unchanged(id.get(), hash));
         if self.tx.blocking_send(record).is_err() {
             self.cancelled = true;
             return Err(E::custom("the sync stopped reading records"));
