@@ -58,3 +58,35 @@ async fn http_endpoints_answer_and_metrics_count_rpcs() {
     assert!(metrics.contains("core_update_consumer_pending"));
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_lists_the_services_as_grpcurl_list_would() {
+    use futures::StreamExt;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let app = spawn_app().await;
+    let mut reflection = ServerReflectionClient::new(app.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(futures::stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(Ok(response)) = responses.next().await else {
+        panic!("no reflection answer")
+    };
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("not a service list")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in ["clients.ClientBaseService", "grpc.health.v1.Health"] {
+        assert!(names.contains(&expected.to_owned()), "{names:?}");
+    }
+    app.cleanup().await;
+}
