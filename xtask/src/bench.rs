@@ -16,7 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use proto::prost::Message;
 use proto::tonic::transport::Channel;
 use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServiceClient;
 use proto::winleadplus::{
@@ -339,11 +338,12 @@ async fn bench_size(
         Ok::<_, anyhow::Error>((scenarios, floor))
     }
     .await;
+    eprintln!("   stopping the processes");
     let rss_sync = peak_rss_mb(processes.pid("sync-service"));
     let rss_core = peak_rss_mb(processes.pid("client-core"));
     processes.stop();
     let js = async_nats::jetstream::new(nats.clone());
-    let _deleted = js.delete_stream(&stream).await;
+    let _deleted = tokio::time::timeout(Duration::from_secs(10), js.delete_stream(&stream)).await;
     let (runs, floor) = result?;
 
     let floor_initial = floor.fetch_parse.median + floor.copy_all.median + floor.publish_all.median;
@@ -558,25 +558,23 @@ async fn floor(
             mapper::SOURCE,
             m.external_id
         ));
-        messages.push(
-            proto::events::ClientCreate {
-                organisation_id: org.to_string(),
-                source: mapper::SOURCE.to_owned(),
-                external_id: m.external_id.to_string(),
-                source_version: 1,
-                data: None,
-                address: None,
-            }
-            .encode_to_vec(),
-        );
+        // As large as an update event: the mapped client's fields.
+        messages.push(serde_json::to_vec(&m.client)?);
     }
     drop(prospects);
     let message_bytes = messages.iter().map(Vec::len).sum::<usize>() / messages.len().max(1);
 
-    let (client, connection) =
-        tokio_postgres::connect(&database_url(crm_db::Database::Core), tokio_postgres::NoTls)
-            .await
-            .context("floor: cannot connect to crm_core")?;
+    eprintln!(
+        "   floor: fetch + parse {:.3} s; COPY and publish of {} rows",
+        stat(&fetch_parse).median,
+        rows.len()
+    );
+    let core_url = database_url(crm_db::Database::Core);
+    let connecting = tokio_postgres::connect(&core_url, tokio_postgres::NoTls);
+    let (client, connection) = tokio::time::timeout(Duration::from_secs(10), connecting)
+        .await
+        .context("floor: connecting to crm_core timed out")?
+        .context("floor: cannot connect to crm_core")?;
     let conn_task = tokio::spawn(connection);
     let mut copy_all = Vec::new();
     let mut copy_changed = Vec::new();
@@ -586,6 +584,7 @@ async fn floor(
     }
     drop(client);
     conn_task.abort();
+    eprintln!("   floor: COPY {:.3} s", stat(&copy_all).median);
 
     let js = async_nats::jetstream::new(nats.clone());
     let subject = format!("bench-floor-{}", Uuid::new_v4().simple());
@@ -604,7 +603,9 @@ async fn floor(
         publish_changed
             .push(publish(&js, &subject, &messages[..changed.min(messages.len())]).await?);
     }
-    let _deleted = js.delete_stream(&stream_name).await;
+    eprintln!("   floor: publish {:.3} s", stat(&publish_all).median);
+    let _deleted =
+        tokio::time::timeout(Duration::from_secs(10), js.delete_stream(&stream_name)).await;
     Ok(Floor {
         fetch_parse: stat(&fetch_parse),
         copy_all: stat(&copy_all),

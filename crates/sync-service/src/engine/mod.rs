@@ -270,24 +270,34 @@ impl SyncEngine {
                 .fetch(endpoint, token, batch_size * 2, unchanged);
         let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
         let mut interrupted = false;
+        // Recording a batch (crm_commercial) overlaps with publishing the next one (NATS,
+        // client-core's database): at most one recording is in flight.
+        let mut recording: Option<tokio::task::JoinHandle<Result<(), String>>> = None;
         while let Some(record) = records.recv().await {
             batch.push(record);
             if batch.len() >= batch_size {
-                self.apply_batch(run, &known, std::mem::take(&mut batch))
-                    .await?;
+                let next = self
+                    .publish_batch(run, &known, std::mem::take(&mut batch))
+                    .await;
+                self.chain(&mut recording, next).await?;
                 if inner.shutdown.is_cancelled() {
                     interrupted = true;
                     break;
                 }
             }
         }
+        if !interrupted && !batch.is_empty() {
+            let next = self.publish_batch(run, &known, batch).await;
+            self.chain(&mut recording, next).await?;
+        }
+        if let Some(last) = recording.take() {
+            last.await
+                .map_err(|e| format!("recording task failed: {e}"))??;
+        }
         if interrupted {
             drop(records);
             fetch.abort();
             return Err("interrupted by shutdown".to_owned());
-        }
-        if !batch.is_empty() {
-            self.apply_batch(run, &known, batch).await?;
         }
         match fetch.await {
             Ok(Ok(summary)) => {
@@ -299,13 +309,33 @@ impl SyncEngine {
         }
     }
 
-    /// Classifies, applies and records one batch.
-    async fn apply_batch(
+    /// Waits for the recording in flight, then starts recording `next` (a publish error is
+    /// returned once the previous recording has landed).
+    async fn chain(
+        &self,
+        in_flight: &mut Option<tokio::task::JoinHandle<Result<(), String>>>,
+        next: Result<Option<Recording>, String>,
+    ) -> Result<(), String> {
+        if let Some(previous) = in_flight.take() {
+            previous
+                .await
+                .map_err(|e| format!("recording task failed: {e}"))??;
+        }
+        if let Some(recording) = next? {
+            let pool = self.inner.pool.clone();
+            *in_flight = Some(tokio::spawn(record(pool, recording)));
+        }
+        Ok(())
+    }
+
+    /// Classifies and publishes one batch; returns what to record (nothing for a dry run,
+    /// whose progress is written here).
+    async fn publish_batch(
         &self,
         run: &mut Run,
         known: &HashMap<i64, Known>,
         batch: Vec<Record>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Recording>, String> {
         let inner = &self.inner;
         let mut creates: Vec<MappedProspect> = Vec::new();
         let mut updates: Vec<(Uuid, MappedProspect)> = Vec::new();
@@ -344,7 +374,7 @@ impl SyncEngine {
             run.counts.updated += i32::try_from(updates.len()).unwrap_or(i32::MAX);
             run.counts.processed = run.counts.total_prospects;
             return match inner.logs.progress(run.log_id, &run.progress()).await {
-                Ok(true) => Ok(()),
+                Ok(true) => Ok(None),
                 Ok(false) => Err(lease_lost()),
                 Err(e) => Err(e.to_string()),
             };
@@ -430,53 +460,90 @@ impl SyncEngine {
             }
         }
         run.counts.processed = run.counts.total_prospects;
-        let progress = run.progress();
-        let organisation_id = run.organisation_id;
-        let log_id = run.log_id;
-        let mut conn = inner
-            .pool
-            .get()
-            .await
-            .map_err(|e| DbError::from(e).to_string())?;
-        let recorded = conn
-            .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let ids =
-                    contrats::upsert_on(conn, organisation_id, mapper::SOURCE, &contract_rows)
-                        .await?;
-                let mappings: Vec<MappingUpsert> = applied
-                    .iter()
-                    .map(|(client_id, p)| MappingUpsert {
-                        prospect_id: p.external_id.get(),
-                        client_id: *client_id,
-                        contrat_ids: p
-                            .contrats
-                            .iter()
-                            .filter(|c| owner.get(&c.reference) == Some(&p.external_id.get()))
-                            .filter_map(|c| ids.get(&c.reference).copied())
-                            .collect(),
-                        data_hash: p.data_hash.clone(),
-                        source_version,
-                    })
+        let mappings = applied
+            .into_iter()
+            .map(|(client_id, p)| {
+                let prospect_id = p.external_id.get();
+                let references = p
+                    .contrats
+                    .into_iter()
+                    .map(|c| c.reference)
+                    .filter(|r| owner.get(r) == Some(&prospect_id))
                     .collect();
-                mappings::upsert_on(conn, organisation_id, &mappings).await?;
-                let still_ours = crate::db::logs::progress_on(conn, log_id, &progress)
-                    .await
-                    .map_err(|e| match e {
-                        DbError::Query(q) => q,
-                        DbError::Pool(_) => diesel::result::Error::RollbackTransaction,
-                    })?;
-                if !still_ours {
-                    return Err(diesel::result::Error::RollbackTransaction);
-                }
-                Ok(())
+                (
+                    MappingUpsert {
+                        prospect_id,
+                        client_id,
+                        contrat_ids: Vec::new(),
+                        data_hash: p.data_hash,
+                        source_version,
+                    },
+                    references,
+                )
             })
-            .await;
-        match recorded {
-            Ok(()) => {}
-            Err(diesel::result::Error::RollbackTransaction) => return Err(lease_lost()),
-            Err(e) => return Err(format!("cannot record the batch: {e}")),
-        }
-        Ok(())
+            .collect();
+        Ok(Some(Recording {
+            organisation_id: run.organisation_id,
+            log_id: run.log_id,
+            contracts: contract_rows,
+            mappings,
+            progress: run.progress(),
+        }))
+    }
+}
+
+/// What one batch leaves to write to crm_commercial once its events are confirmed.
+struct Recording {
+    organisation_id: Uuid,
+    log_id: Uuid,
+    contracts: Vec<contrats::ContratUpsert>,
+    /// Each mapping with the references of its contracts (their ids come from the upsert).
+    mappings: Vec<(MappingUpsert, Vec<String>)>,
+    progress: Progress,
+}
+
+/// Records a batch in one transaction: contracts and lines, mappings, log counters and
+/// heartbeat. Fails with "lease lost" when the log is no longer this run's.
+async fn record(pool: DbPool, recording: Recording) -> Result<(), String> {
+    let Recording {
+        organisation_id,
+        log_id,
+        contracts,
+        mut mappings,
+        progress,
+    } = recording;
+    let mut conn = pool.get().await.map_err(|e| DbError::from(e).to_string())?;
+    let recorded = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let ids =
+                contrats::upsert_on(conn, organisation_id, mapper::SOURCE, &contracts).await?;
+            let rows: Vec<MappingUpsert> = mappings
+                .drain(..)
+                .map(|(mut m, references)| {
+                    m.contrat_ids = references
+                        .iter()
+                        .filter_map(|r| ids.get(r).copied())
+                        .collect();
+                    m
+                })
+                .collect();
+            mappings::upsert_on(conn, organisation_id, &rows).await?;
+            let still_ours = crate::db::logs::progress_on(conn, log_id, &progress)
+                .await
+                .map_err(|e| match e {
+                    DbError::Query(q) => q,
+                    DbError::Pool(_) => diesel::result::Error::RollbackTransaction,
+                })?;
+            if !still_ours {
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+            Ok(())
+        })
+        .await;
+    match recorded {
+        Ok(()) => Ok(()),
+        Err(diesel::result::Error::RollbackTransaction) => Err(lease_lost()),
+        Err(e) => Err(format!("cannot record the batch: {e}")),
     }
 }
 
