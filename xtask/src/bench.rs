@@ -294,7 +294,10 @@ async fn bench_size(
             .env("NATS_SUBJECT_PREFIX", &prefix)
             .env("CORE_STREAM", &stream)
             .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .stdout(Stdio::null())
             .stderr(log("client-core")?)
             .spawn()
@@ -316,7 +319,10 @@ async fn bench_size(
             .env("SYNC_SCHEDULER_ENABLED", "false")
             .env("SYNC_BATCH_SIZE", args.batch.to_string())
             .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .stdout(Stdio::null())
             .stderr(log("sync-service")?)
             .spawn()
@@ -657,16 +663,23 @@ async fn publish(
     messages: &[Vec<u8>],
 ) -> anyhow::Result<f64> {
     let started = Instant::now();
-    let mut acks = Vec::with_capacity(messages.len());
-    for m in messages {
-        acks.push(
-            js.publish(subject.to_owned(), m.clone().into())
+    // Acks awaited per window of 1,000, as sync-service does per batch (the client bounds
+    // the acks in flight).
+    for window in messages.chunks(1000) {
+        let mut acks = Vec::with_capacity(window.len());
+        for m in window {
+            acks.push(
+                js.publish(subject.to_owned(), m.clone().into())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("floor publish: {e}"))?,
+            );
+        }
+        for ack in
+            futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
                 .await
-                .map_err(|e| anyhow::anyhow!("floor publish: {e}"))?,
-        );
-    }
-    for ack in acks {
-        ack.await.map_err(|e| anyhow::anyhow!("floor ack: {e}"))?;
+        {
+            ack.map_err(|e| anyhow::anyhow!("floor ack: {e}"))?;
+        }
     }
     Ok(started.elapsed().as_secs_f64())
 }

@@ -389,11 +389,17 @@ impl SyncEngine {
                 .iter()
                 .map(|p| convert::create_item(run.organisation_id, p, source_version))
                 .collect();
+            let started = Instant::now();
             let results = inner
                 .events
                 .create(items)
                 .await
                 .map_err(|e| e.to_string())?;
+            tracing::debug!(
+                items = results.len(),
+                elapsed_ms = started.elapsed().as_millis(),
+                "create batch answered"
+            );
             for (p, result) in creates.into_iter().zip(results) {
                 match result.outcome.as_ref() {
                     Some(Outcome::ClientId(id)) => match Uuid::parse_str(id) {
@@ -505,6 +511,7 @@ struct Recording {
 /// Records a batch in one transaction: contracts and lines, mappings, log counters and
 /// heartbeat. Fails with "lease lost" when the log is no longer this run's.
 async fn record(pool: DbPool, recording: Recording) -> Result<(), String> {
+    let started = Instant::now();
     let Recording {
         organisation_id,
         log_id,
@@ -540,6 +547,11 @@ async fn record(pool: DbPool, recording: Recording) -> Result<(), String> {
             Ok(())
         })
         .await;
+    tracing::debug!(
+        contracts = contracts.len(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "batch recorded"
+    );
     match recorded {
         Ok(()) => Ok(()),
         Err(diesel::result::Error::RollbackTransaction) => Err(lease_lost()),
