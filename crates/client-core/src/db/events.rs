@@ -365,7 +365,12 @@ pub(super) async fn upsert_principal(
     diesel::insert_into(adresses::table)
         .values(&row)
         .on_conflict(adresses::client_base_id)
-        .filter_target(adresses::type_.eq("PRINCIPALE"))
+        // A literal, not a bind: PostgreSQL matches a partial unique index to ON CONFLICT
+        // only when the predicate is known at plan time (a generic plan, after five
+        // executions of a prepared statement, would fail with "no unique constraint").
+        .filter_target(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "type = 'PRINCIPALE'",
+        ))
         .do_update()
         .set((&row, adresses::updated_at.eq(Utc::now())))
         .execute(conn)

@@ -68,7 +68,12 @@ impl LogStore {
                     logs::dry_run.eq(dry_run),
                 ))
                 .on_conflict(logs::organisation_id)
-                .filter_target(logs::status.eq(LogStatus::Running))
+                // A literal, not a bind: PostgreSQL matches a partial unique index to ON
+                // CONFLICT only when the predicate is known at plan time (a generic plan, after
+                // five executions of a prepared statement, fails with "no unique constraint").
+                .filter_target(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "status = 'RUNNING'",
+                ))
                 .do_nothing()
                 .returning(LogRow::as_returning())
                 .get_result(&mut conn)

@@ -355,3 +355,25 @@ async fn the_scheduler_syncs_only_enabled_organisations_that_are_due() {
     let _ = SIM_TOKEN;
     stack.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_syncs_in_a_row_keep_taking_the_lease() {
+    // PostgreSQL switches a prepared statement to a generic plan after five executions; the
+    // lease's ON CONFLICT must still find its partial unique index then.
+    let stack = spawn_stack(fixture("prospects-edge.json")).await;
+    let org = Uuid::new_v4();
+    stack.configure(org).await;
+    for i in 0..30 {
+        let (success, log) = stack.sync_now(org, true).await;
+        assert!(success, "sync {i}: {log:?}");
+    }
+    assert_eq!(
+        stack
+            .commercial_count(
+                "SELECT count(*) AS n FROM winleadplus_sync_logs WHERE status = 'SUCCESS'"
+            )
+            .await,
+        30
+    );
+    stack.cleanup().await;
+}
