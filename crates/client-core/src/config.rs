@@ -71,7 +71,7 @@ pub struct Config {
     pub max_deliver: i64,
 
     /// Updates fetched from the stream at once.
-    #[arg(long, env = "CORE_UPDATE_BATCH", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=5000))]
+    #[arg(long, env = "CORE_UPDATE_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=5000))]
     pub update_batch: u16,
 
     /// Log format.

@@ -120,8 +120,17 @@ impl UpdateConsumer {
             ..StepOutcome::default()
         };
         let results = self.apply(&batch).await;
-        for (message, result) in batch.iter().zip(results) {
-            self.settle(message, result, &mut outcome).await;
+        // Acknowledgements go out together: one round trip per batch, not per message.
+        let settled =
+            futures::future::join_all(batch.iter().zip(results).map(|(m, r)| self.settle(m, r)))
+                .await;
+        for s in settled {
+            match s {
+                Settled::Applied => outcome.applied += 1,
+                Settled::Ignored => outcome.ignored += 1,
+                Settled::Retried => outcome.retried += 1,
+                Settled::DeadLettered => outcome.dead_lettered += 1,
+            }
         }
         if outcome.fetched > 0
             && let Ok(info) = self.consumer.get_info().await
@@ -206,17 +215,17 @@ impl UpdateConsumer {
         &self,
         message: &jetstream::Message,
         result: Result<UpdateOutcome, String>,
-        outcome: &mut StepOutcome,
-    ) {
+    ) -> Settled {
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        let settled;
         let ack = match result {
             Ok(UpdateOutcome::Applied) => {
-                outcome.applied += 1;
+                settled = Settled::Applied;
                 self.metrics.events_applied("update");
                 message.ack().await
             }
             Ok(ignored) => {
-                outcome.ignored += 1;
+                settled = Settled::Ignored;
                 self.metrics.events_ignored("update");
                 tracing::info!(?ignored, "update acknowledged without effect");
                 message.ack().await
@@ -230,13 +239,13 @@ impl UpdateConsumer {
                     .await
                 {
                     Ok(id) => {
-                        outcome.dead_lettered += 1;
+                        settled = Settled::DeadLettered;
                         self.metrics.events_dead_lettered("update");
                         tracing::error!(dead_letter = %id, attempts, %error, "update stored as a dead letter");
                         message.ack().await
                     }
                     Err(e) => {
-                        outcome.retried += 1;
+                        settled = Settled::Retried;
                         tracing::error!(error = %e, "cannot store a dead letter; will retry");
                         message
                             .ack_with(AckKind::Nak(Some(backoff(delivered))))
@@ -245,7 +254,7 @@ impl UpdateConsumer {
                 }
             }
             Err(error) => {
-                outcome.retried += 1;
+                settled = Settled::Retried;
                 self.metrics.events_failed("update");
                 let delay = backoff(delivered);
                 tracing::warn!(%error, delivered, ?delay, "update failed; will retry");
@@ -257,7 +266,16 @@ impl UpdateConsumer {
             // (its version is no longer newer).
             tracing::warn!(error = %e, "cannot acknowledge an update");
         }
+        settled
     }
+}
+
+/// What became of one message.
+enum Settled {
+    Applied,
+    Ignored,
+    Retried,
+    DeadLettered,
 }
 
 /// Decodes and validates one update; the error text is what a dead letter keeps.
