@@ -249,6 +249,23 @@ async fn bench_size(
 ) -> anyhow::Result<SizeResult> {
     let bin = root.join("target/release");
     let tag = Uuid::new_v4().simple().to_string()[..10].to_owned();
+    // Fresh databases for each size, on the server of the usual URLs: every run starts from
+    // the same state, whatever earlier runs or demos left in crm_core.
+    let core_url = scratch_url(
+        &database_url(crm_db::Database::Core),
+        &format!("bench_core_{tag}"),
+    )?;
+    let commercial_url = scratch_url(
+        &database_url(crm_db::Database::Commercial),
+        &format!("bench_commercial_{tag}"),
+    )?;
+    for (url, db) in [
+        (&core_url, crm_db::Database::Core),
+        (&commercial_url, crm_db::Database::Commercial),
+    ] {
+        crm_db::ensure_database(url).await?;
+        crm_db::run_pending(url, db).await?;
+    }
     let token = "bench-token";
     let (sim_port, core_grpc, core_http, sync_grpc, sync_http) = (
         free_port()?,
@@ -289,7 +306,7 @@ async fn bench_size(
         Command::new(bin.join("client-core"))
             .env("CORE_GRPC_ADDR", format!("127.0.0.1:{core_grpc}"))
             .env("CORE_HTTP_ADDR", format!("127.0.0.1:{core_http}"))
-            .env("CORE_DATABASE_URL", database_url(crm_db::Database::Core))
+            .env("CORE_DATABASE_URL", &core_url)
             .env("NATS_URL", nats_url())
             .env("NATS_SUBJECT_PREFIX", &prefix)
             .env("CORE_STREAM", &stream)
@@ -308,10 +325,7 @@ async fn bench_size(
         Command::new(bin.join("sync-service"))
             .env("SYNC_GRPC_ADDR", format!("127.0.0.1:{sync_grpc}"))
             .env("SYNC_HTTP_ADDR", format!("127.0.0.1:{sync_http}"))
-            .env(
-                "COMMERCIAL_DATABASE_URL",
-                database_url(crm_db::Database::Commercial),
-            )
+            .env("COMMERCIAL_DATABASE_URL", &commercial_url)
             .env("NATS_URL", nats_url())
             .env("NATS_SUBJECT_PREFIX", &prefix)
             .env("WINLEADPLUS_API_URL", format!("{sim_url}/api/prospects"))
@@ -340,7 +354,16 @@ async fn bench_size(
             WinLeadPlusSyncServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
         let core_metrics = format!("http://127.0.0.1:{core_http}/metrics");
         let scenarios = scenarios(&sync, &sim_url, token, &core_metrics, size, args).await?;
-        let floor = floor(nats, &sim_url, token, size, args.change, args.runs).await?;
+        let floor = floor(
+            nats,
+            &sim_url,
+            token,
+            &core_url,
+            size,
+            args.change,
+            args.runs,
+        )
+        .await?;
         Ok::<_, anyhow::Error>((scenarios, floor))
     }
     .await;
@@ -350,6 +373,11 @@ async fn bench_size(
     processes.stop();
     let js = async_nats::jetstream::new(nats.clone());
     let _deleted = tokio::time::timeout(Duration::from_secs(10), js.delete_stream(&stream)).await;
+    for url in [&core_url, &commercial_url] {
+        if let Err(e) = drop_database(url).await {
+            println!("   cannot drop {url}: {e:#}");
+        }
+    }
     let (runs, floor) = result?;
 
     let floor_initial = floor.fetch_parse.median + floor.copy_all.median + floor.publish_all.median;
@@ -519,6 +547,7 @@ async fn floor(
     nats: &async_nats::Client,
     sim_url: &str,
     token: &str,
+    core_url: &str,
     size: usize,
     change: f64,
     runs: usize,
@@ -575,8 +604,7 @@ async fn floor(
         stat(&fetch_parse).median,
         rows.len()
     );
-    let core_url = database_url(crm_db::Database::Core);
-    let connecting = tokio_postgres::connect(&core_url, tokio_postgres::NoTls);
+    let connecting = tokio_postgres::connect(core_url, tokio_postgres::NoTls);
     let (client, connection) = tokio::time::timeout(Duration::from_secs(10), connecting)
         .await
         .context("floor: connecting to crm_core timed out")?
@@ -621,6 +649,27 @@ async fn floor(
         body_bytes,
         message_bytes,
     })
+}
+
+/// The same server and credentials as `url`, another database.
+fn scratch_url(url: &str, name: &str) -> anyhow::Result<String> {
+    let mut parsed = url::Url::parse(url).with_context(|| format!("not a URL: {url}"))?;
+    parsed.set_path(&format!("/{name}"));
+    Ok(parsed.to_string())
+}
+
+/// Drops a scratch database (connected to the server's `postgres` database).
+async fn drop_database(url: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(url)?;
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    let admin = scratch_url(url, "postgres")?;
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await?;
+    let task = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    task.abort();
+    Ok(())
 }
 
 fn copy_escape(s: &str) -> String {
