@@ -156,11 +156,6 @@ impl App {
         self.metrics.clone()
     }
 
-    /// The sync engine (tests drive it directly).
-    pub fn engine(&self) -> crate::engine::SyncEngine {
-        self.handlers.engine.clone()
-    }
-
     /// The scheduler, when enabled (tests drive its `run_once`).
     pub fn scheduler(&self) -> Option<Scheduler> {
         self.scheduler.clone()
