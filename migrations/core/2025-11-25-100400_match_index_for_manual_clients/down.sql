@@ -1,0 +1,1 @@
+DROP INDEX clientbases_match_manual_idx;
