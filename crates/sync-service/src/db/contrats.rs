@@ -72,6 +72,8 @@ pub(crate) async fn upsert_on(
         id: Uuid,
         #[diesel(sql_type = Text)]
         reference: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        inserted: bool,
     }
     let returned: Vec<Returned> = diesel::sql_query(
         "INSERT INTO contrats (organisation_id, reference, external_id, client_id, titre, statut, montant, \
@@ -90,7 +92,7 @@ pub(crate) async fn upsert_on(
            frequence_facturation = EXCLUDED.frequence_facturation, fournisseur = EXCLUDED.fournisseur, \
            commercial_id = EXCLUDED.commercial_id, notes = EXCLUDED.notes, source = EXCLUDED.source, \
            updated_at = now() \
-         RETURNING id, reference::text AS reference",
+         RETURNING id, reference::text AS reference, (xmax = 0) AS inserted",
     )
     .bind::<diesel::sql_types::Uuid, _>(organisation_id)
     .bind::<Text, _>(source)
@@ -109,12 +111,19 @@ pub(crate) async fn upsert_on(
     .bind::<Array<Nullable<Text>>, _>(col(rows, |r| r.notes.clone()))
     .load(conn)
     .await?;
+    // Only contracts that existed before have lines to replace (`xmax = 0` marks a row this
+    // statement inserted): a first import deletes nothing.
+    let existing: Vec<Uuid> = returned
+        .iter()
+        .filter(|r| !r.inserted)
+        .map(|r| r.id)
+        .collect();
     let ids: HashMap<String, Uuid> = returned.into_iter().map(|r| (r.reference, r.id)).collect();
-
-    let contrat_ids: Vec<Uuid> = ids.values().copied().collect();
-    diesel::delete(l::table.filter(l::contrat_id.eq_any(&contrat_ids)))
-        .execute(conn)
-        .await?;
+    if !existing.is_empty() {
+        diesel::delete(l::table.filter(l::contrat_id.eq_any(&existing)))
+            .execute(conn)
+            .await?;
+    }
 
     let mut line_contrat = Vec::new();
     let mut position = Vec::new();

@@ -244,6 +244,24 @@ async fn changed_prospects_are_updated_in_client_core() {
         .commercial_count(&format!("SELECT count(DISTINCT source_version) AS n FROM winleadplus_mappings WHERE organisation_id = '{org}'"))
         .await;
     assert!(hashes >= 2, "updated mappings carry a newer source_version");
+    // The changed prospects' contracts were upserted again: their lines replaced, not added.
+    let (contracts, lines) = expected_contracts(&changed);
+    assert_eq!(
+        stack
+            .commercial_count(&format!(
+                "SELECT count(*) AS n FROM contrats WHERE organisation_id = '{org}'"
+            ))
+            .await,
+        contracts as i64
+    );
+    assert_eq!(
+        stack
+            .commercial_count(&format!(
+                "SELECT count(*) AS n FROM lignes_contrat l JOIN contrats c ON c.id = l.contrat_id WHERE c.organisation_id = '{org}'"
+            ))
+            .await,
+        lines as i64
+    );
     stack.cleanup().await;
 }
 
