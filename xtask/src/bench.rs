@@ -375,7 +375,10 @@ async fn bench_size(
     let _deleted = tokio::time::timeout(Duration::from_secs(10), js.delete_stream(&stream)).await;
     for url in [&core_url, &commercial_url] {
         if let Err(e) = drop_database(url).await {
-            println!("   cannot drop {url}: {e:#}");
+            println!(
+                "   cannot drop {}: {e:#}",
+                mapper::mask::mask_url_credentials(url)
+            );
         }
     }
     let (runs, floor) = result?;
@@ -653,7 +656,7 @@ async fn floor(
 
 /// The same server and credentials as `url`, another database.
 fn scratch_url(url: &str, name: &str) -> anyhow::Result<String> {
-    let mut parsed = url::Url::parse(url).with_context(|| format!("not a URL: {url}"))?;
+    let mut parsed = url::Url::parse(url).with_context(|| format!("not a URL: {}", mapper::mask::mask_url_credentials(url)))?;
     parsed.set_path(&format!("/{name}"));
     Ok(parsed.to_string())
 }

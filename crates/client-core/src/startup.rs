@@ -50,7 +50,10 @@ impl App {
             .connect(config.nats_url.as_str())
             .await
             .with_context(|| {
-                format!("cannot connect to NATS at {}", redact_url(&config.nats_url))
+                format!(
+                    "cannot connect to NATS at {}",
+                    mapper::mask::mask_url_credentials(&config.nats_url)
+                )
             })?;
         let js = async_nats::jetstream::new(nats.clone());
         let update_subject = config.subject(proto::subjects::CLIENT_UPDATE);
@@ -173,16 +176,6 @@ impl App {
             tracing::warn!(error = %e, "cannot flush NATS on shutdown");
         }
         grpc.and(http).and(responder).and(updates)
-    }
-}
-
-/// A URL without its password, for messages.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
     }
 }
 

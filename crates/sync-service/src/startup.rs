@@ -62,7 +62,12 @@ impl App {
             .name("sync-service")
             .connect(config.nats_url.as_str())
             .await
-            .with_context(|| format!("cannot connect to NATS at {}", config.nats_url))?;
+            .with_context(|| {
+                format!(
+                    "cannot connect to NATS at {}",
+                    mapper::mask::mask_url_credentials(&config.nats_url)
+                )
+            })?;
         if config.token_encryption_key.is_none() {
             tracing::warn!(
                 "TOKEN_ENCRYPTION_KEY is not set: organisations' API tokens cannot be saved"
