@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use crm_db::commercial::schema::winleadplus_configs as cfg;
+use diesel::expression::BoxableExpression;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
@@ -19,6 +22,16 @@ pub struct ConfigChange {
     /// `Some(None)` clears the token.
     pub api_token_encrypted: Option<Option<Vec<u8>>>,
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Never synced, or synced at least `sync_interval_minutes` before `now`.
+fn is_due(now: DateTime<Utc>) -> Box<dyn BoxableExpression<cfg::table, Pg, SqlType = Bool>> {
+    Box::new(
+        cfg::last_sync_at.is_null().or(diesel::dsl::sql::<Bool>(
+            "last_sync_at + make_interval(mins => sync_interval_minutes) <= ",
+        )
+        .bind::<diesel::sql_types::Timestamptz, _>(now)),
+    )
 }
 
 /// Config queries over the pool.
@@ -105,20 +118,27 @@ impl ConfigStore {
     /// Enabled configs whose interval has elapsed since their last sync (or never synced).
     pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<ConfigRow>, DbError> {
         let mut conn = self.pool.get().await?;
-        let rows: Vec<ConfigRow> = cfg::table
+        Ok(cfg::table
             .filter(cfg::enabled.eq(true))
+            .filter(is_due(now))
             .order_by(cfg::last_sync_at.asc().nulls_first())
             .select(ConfigRow::as_select())
             .load(&mut conn)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter(|c| {
-                c.last_sync_at.is_none_or(|last| {
-                    now - last >= chrono::Duration::minutes(i64::from(c.sync_interval_minutes))
-                })
-            })
-            .collect())
+            .await?)
+    }
+
+    /// Whether one organisation's config is enabled and due at `now`.
+    pub async fn is_due(&self, organisation_id: Uuid, now: DateTime<Utc>) -> Result<bool, DbError> {
+        let mut conn = self.pool.get().await?;
+        let found: Option<Uuid> = cfg::table
+            .filter(cfg::organisation_id.eq(organisation_id))
+            .filter(cfg::enabled.eq(true))
+            .filter(is_due(now))
+            .select(cfg::id)
+            .first(&mut conn)
+            .await
+            .optional()?;
+        Ok(found.is_some())
     }
 
     /// Records when an organisation last finished a sync.

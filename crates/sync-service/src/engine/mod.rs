@@ -180,7 +180,9 @@ impl SyncEngine {
             Lease::Busy(running) => return Ok(SyncOutcome::AlreadyRunning(running)),
         };
         tracing::Span::current().record("sync_id", tracing::field::display(log.id));
-        if trigger == Trigger::Scheduler && !still_due(&inner.configs, organisation_id).await? {
+        if trigger == Trigger::Scheduler
+            && !inner.configs.is_due(organisation_id, Utc::now()).await?
+        {
             inner.logs.delete_unstarted(log.id).await?;
             return Ok(SyncOutcome::NotDue);
         }
@@ -561,13 +563,4 @@ async fn record(pool: DbPool, recording: Recording) -> Result<(), String> {
 
 fn lease_lost() -> String {
     "the sync lease was lost (another worker took it over): stopped".to_owned()
-}
-
-async fn still_due(configs: &ConfigStore, organisation_id: Uuid) -> Result<bool, Error> {
-    let now = Utc::now();
-    Ok(configs
-        .due(now)
-        .await?
-        .iter()
-        .any(|c| c.organisation_id == organisation_id))
 }
