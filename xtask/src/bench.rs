@@ -656,7 +656,8 @@ async fn floor(
 
 /// The same server and credentials as `url`, another database.
 fn scratch_url(url: &str, name: &str) -> anyhow::Result<String> {
-    let mut parsed = url::Url::parse(url).with_context(|| format!("not a URL: {}", mapper::mask::mask_url_credentials(url)))?;
+    let mut parsed = url::Url::parse(url)
+        .with_context(|| format!("not a URL: {}", mapper::mask::mask_url_credentials(url)))?;
     parsed.set_path(&format!("/{name}"));
     Ok(parsed.to_string())
 }
