@@ -28,6 +28,10 @@ const CONTRAT_KEYS: &[&str] = &["contrats", "Contrats", "contrat", "Contrat"];
 const CONTRAT_ID_KEYS: &[&str] = &["idContrat", "id"];
 /// Keys of a unit price.
 const PRIX_KEYS: &[&str] = &["prix_base", "prixBase"];
+/// Keys of a line's quantity (not documented by WinLeadPlus; 1 when absent).
+const QUANTITE_KEYS: &[&str] = &["quantite", "quantity"];
+/// Quantity of a line that does not say.
+const DEFAULT_QUANTITE: i32 = 1;
 /// Status of a contract that does not say.
 const DEFAULT_STATUT: &str = "ACTIF";
 /// Currency of a contract that does not say.
@@ -114,13 +118,13 @@ fn map_subscription(
             .map(|offre_id| LigneRecord {
                 nom: format!("Offre {offre_id}"),
                 prix_unitaire: None,
-                quantite: 1,
+                quantite: DEFAULT_QUANTITE,
                 categorie: None,
                 offre_id: Some(offre_id),
             }),
     };
     let origin = Origin {
-        total_amount: s.decimal(w, &["totalAmount"]),
+        total_amount: s.money(w, &["totalAmount"]),
         date_souscription: s.date(w, &["dateSouscription"]),
         fournisseur: offre.and_then(|o| o.text(w, &["fournisseur"], limits::FOURNISSEUR)),
         lignes: line.as_slice(),
@@ -192,7 +196,7 @@ fn push_contract(
         statut: c
             .text(w, &["statut"], limits::CONTRAT_STATUT)
             .unwrap_or_else(|| DEFAULT_STATUT.to_owned()),
-        montant: origin.total_amount.or_else(|| c.decimal(w, &["montant"])),
+        montant: origin.total_amount.or_else(|| c.money(w, &["montant"])),
         date_signature,
         date_debut: date_signature.or(origin.date_souscription),
         devise: c
@@ -272,8 +276,8 @@ fn line(item: Obj<'_, '_>, offre_id: Option<String>, w: &mut Warnings) -> Option
     };
     Some(LigneRecord {
         nom,
-        prix_unitaire: item.decimal(w, PRIX_KEYS),
-        quantite: 1,
+        prix_unitaire: item.money(w, PRIX_KEYS),
+        quantite: item.quantity(w, QUANTITE_KEYS).unwrap_or(DEFAULT_QUANTITE),
         categorie: item.text(w, &["categorie"], limits::CATEGORIE),
         offre_id,
     })
@@ -393,6 +397,57 @@ mod tests {
             ],
         };
         assert_eq!(mapped.contrats, [expected]);
+    }
+
+    #[test]
+    fn values_their_columns_cannot_hold_are_dropped_with_a_warning_and_the_contract_kept() {
+        let mapped = map(json!({
+            "contrats": [{
+                "idContrat": 12, "montant": "99999999999999999999.99",
+                "dateSignature": "+12345-01-01",
+            }, {
+                "idContrat": 13, "montant": 12.345, "date_signature": "1899-12-31",
+            }],
+            "abonnements": [
+                { "offreId": 1, "prix_base": 1e15, "quantite": 3_000_000_000_i64 },
+                { "offreId": 2, "prix_base": "999999999999.99", "quantite": "2" },
+                { "offreId": 3, "quantite": 1.5 },
+            ],
+        }));
+        let [big, small] = &mapped.contrats[..] else {
+            panic!("two contracts expected: {:?}", mapped.contrats);
+        };
+        assert_eq!((big.montant, big.date_signature), (None, None));
+        assert_eq!((small.montant, small.date_signature), (dec("12.35"), None));
+        let lines: Vec<_> = big
+            .lignes
+            .iter()
+            .map(|l| (l.prix_unitaire, l.quantite))
+            .collect();
+        assert_eq!(lines, [(None, 1), (dec("999999999999.99"), 2), (None, 1)]);
+        let expected = [
+            "contrat 12: montant 99999999999999999999.99 out of range; not stored",
+            "contrat 12: dateSignature: unreadable date \"+12345-01-01\"",
+            "contrat 13: date_signature \"1899-12-31\" out of range; not stored",
+        ];
+        for warning in expected {
+            assert!(
+                mapped.warnings.iter().any(|w| w == warning),
+                "{warning} not in {:?}",
+                mapped.warnings
+            );
+        }
+        for field in [
+            "prix_base 1000000000000000",
+            "quantite 3000000000",
+            "quantite 1.5",
+        ] {
+            assert!(
+                mapped.warnings.iter().any(|w| w.contains(field)),
+                "{field} not in {:?}",
+                mapped.warnings
+            );
+        }
     }
 
     #[test]

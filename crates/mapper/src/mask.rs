@@ -4,6 +4,28 @@
 //! Every mask works on characters, so short or multibyte input never panics, and an empty
 //! input gives an empty output.
 
+/// Longest excerpt of a remote message kept by [`excerpt`], in characters.
+pub const EXCERPT_MAX: usize = 200;
+
+/// A message that came from outside (a parse error, an HTTP error body) made safe to quote
+/// in a log, a sync log or an RPC answer: control characters escaped (`\n`, `\u{1b}`), and
+/// cut to [`EXCERPT_MAX`] characters with `…`.
+pub fn excerpt(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(EXCERPT_MAX + 8));
+    for (count, c) in text.chars().enumerate() {
+        if count == EXCERPT_MAX {
+            out.push(ELLIPSIS);
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// What stands for the hidden middle of an IBAN.
 const ELLIPSIS: char = '…';
 
@@ -82,6 +104,20 @@ pub fn mask_url_credentials(url: &str) -> String {
     match url[scheme_end..authority_end].rfind('@') {
         Some(at) => format!("{}***{}", &url[..scheme_end], &url[scheme_end + at..]),
         None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod excerpt_tests {
+    use super::*;
+
+    #[test]
+    fn remote_text_is_escaped_and_cut_to_two_hundred_characters() {
+        assert_eq!(excerpt("plain"), "plain");
+        assert_eq!(excerpt("a\nb\u{1b}[31m\0"), "a\\nb\\u{1b}[31m\\u{0}");
+        let long = excerpt(&"é".repeat(500));
+        assert_eq!(long.chars().count(), EXCERPT_MAX + 1);
+        assert!(long.ends_with('…'));
     }
 }
 

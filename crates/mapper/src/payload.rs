@@ -120,6 +120,22 @@ impl PayloadMapper {
         }
     }
 
+    /// Counts a record that could not even be parsed (too large, too deep, invalid JSON) and
+    /// returns its error: `prospect_id` is what could be read of its id, if anything.
+    pub fn reject(&mut self, prospect_id: Option<String>, reason: String) -> RecordError {
+        self.records += 1;
+        RecordError {
+            record: self.records,
+            prospect_id,
+            reason,
+        }
+    }
+
+    /// The number the next record will get (records are numbered from 1).
+    pub fn next_record_number(&self) -> usize {
+        self.records + 1
+    }
+
     /// How many records [`PayloadMapper::map_next`] has seen.
     pub fn records(&self) -> usize {
         self.records

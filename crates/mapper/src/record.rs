@@ -105,7 +105,8 @@ pub struct ContratRecord {
     pub titre: String,
     /// Status; `ACTIF` when missing.
     pub statut: String,
-    /// Amount: the subscription's `totalAmount` for a nested contract, else its `montant`.
+    /// Amount: the subscription's `totalAmount` for a nested contract, else its `montant`;
+    /// rounded to cents, and only when `NUMERIC(14,2)` holds it.
     pub montant: Option<Decimal>,
     /// Signature date.
     pub date_signature: Option<NaiveDate>,
@@ -132,7 +133,7 @@ pub struct LigneRecord {
     pub nom: String,
     /// Unit price (`prix_base` / `prixBase`).
     pub prix_unitaire: Option<Decimal>,
-    /// Always 1.
+    /// `quantite` / `quantity` when it is a whole number that fits `INTEGER`, else 1.
     pub quantite: i32,
     /// Offer category.
     pub categorie: Option<String>,

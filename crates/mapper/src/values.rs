@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value};
 
 use crate::limits;
@@ -157,16 +158,62 @@ impl<'v, 'p> Obj<'v, 'p> {
         parsed
     }
 
-    /// A calendar date: `YYYY-MM-DD`, `DD/MM/YYYY` or an RFC 3339 timestamp.
+    /// An amount or a price for a `NUMERIC(14,2)` column: a [`Obj::decimal`] rounded to
+    /// cents; one with more than 12 integer digits is dropped with a warning.
+    pub(crate) fn money(self, w: &mut Warnings, keys: &[&'static str]) -> Option<Decimal> {
+        let parsed = self.decimal(w, keys)?;
+        let fitted = limits::money(parsed);
+        if fitted.is_none() {
+            let key = self.find(keys).map_or("", |(key, _)| key);
+            w.push(format_args!(
+                "{} {} out of range; not stored",
+                self.label(key),
+                limits::truncate(&parsed.to_string(), QUOTE_MAX)
+            ));
+        }
+        fitted
+    }
+
+    /// A quantity for an `INTEGER` column: a whole number that fits `i32`, else dropped with
+    /// a warning.
+    pub(crate) fn quantity(self, w: &mut Warnings, keys: &[&'static str]) -> Option<i32> {
+        let parsed = self.decimal(w, keys)?;
+        let whole = if parsed.fract().is_zero() {
+            parsed.to_i32()
+        } else {
+            None
+        };
+        if whole.is_none() {
+            let key = self.find(keys).map_or("", |(key, _)| key);
+            w.push(format_args!(
+                "{} {} out of range; not stored",
+                self.label(key),
+                limits::truncate(&parsed.to_string(), QUOTE_MAX)
+            ));
+        }
+        whole
+    }
+
+    /// A calendar date: `YYYY-MM-DD`, `DD/MM/YYYY` or an RFC 3339 timestamp, in the years
+    /// 1900 to 2100 (a `DATE` column holds more, but nothing real from WinLeadPlus is outside).
     pub(crate) fn date(self, w: &mut Warnings, keys: &[&'static str]) -> Option<NaiveDate> {
         let (key, value) = self.find(keys)?;
         let parsed = value.as_str().and_then(parse_date);
-        if parsed.is_none() {
-            w.push(format_args!(
+        match parsed {
+            None => w.push(format_args!(
                 "{}: unreadable date {}",
                 self.label(key),
                 quote(value)
-            ));
+            )),
+            Some(date) if !limits::date_in_range(date) => {
+                w.push(format_args!(
+                    "{} {} out of range; not stored",
+                    self.label(key),
+                    quote(value)
+                ));
+                return None;
+            }
+            Some(_) => {}
         }
         parsed
     }
@@ -314,8 +361,21 @@ fn decimal_from_number(n: &serde_json::Number) -> Option<Decimal> {
 }
 
 /// Parses `YYYY-MM-DD`, `DD/MM/YYYY` or an RFC 3339 timestamp (its date as written).
+///
+/// The year must be written with exactly four digits and no sign: chrono alone would take
+/// `+12345-01-01` or `-0001-01-01`.
 pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
+    let four_digit_year = match s.as_bytes() {
+        [y0, y1, y2, y3, b'-', ..] => [y0, y1, y2, y3].iter().all(|b| b.is_ascii_digit()),
+        [_, _, b'/', _, _, b'/', rest @ ..] => {
+            rest.len() == 4 && rest.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    };
+    if !four_digit_year {
+        return None;
+    }
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
         .ok()

@@ -119,6 +119,18 @@ pub struct Config {
     #[arg(long, env = "WINLEADPLUS_MAX_BODY_MB", default_value_t = 512)]
     pub max_body_mb: u64,
 
+    /// Largest single prospect record accepted, in kilobytes: a larger one fails alone.
+    #[arg(long, env = "WINLEADPLUS_MAX_RECORD_KB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_record_kb: u64,
+
+    /// Seconds without a single byte from WinLeadPlus after which a request is abandoned.
+    #[arg(long, env = "WINLEADPLUS_READ_IDLE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub read_idle_secs: u64,
+
+    /// Seconds a whole sync may run; past it, it stops at a batch boundary and ends FAILED.
+    #[arg(long, env = "SYNC_MAX_DURATION_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_duration_secs: u64,
+
     /// Seconds without heartbeat after which a RUNNING sync is considered dead and taken over.
     #[arg(long, env = "SYNC_LEASE_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..))]
     pub lease_timeout_secs: u64,

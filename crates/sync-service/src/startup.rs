@@ -81,6 +81,8 @@ impl App {
                 max_attempts: config.max_attempts,
                 retry_base: Duration::from_millis(config.retry_base_ms),
                 max_body_bytes: config.max_body_mb.saturating_mul(1024 * 1024),
+                max_record_bytes: config.max_record_kb.saturating_mul(1024),
+                read_idle_timeout: Duration::from_secs(config.read_idle_secs),
             },
             metrics.clone(),
         )?;
@@ -100,6 +102,7 @@ impl App {
             EngineSettings {
                 batch_size: usize::from(config.batch_size),
                 lease_timeout: Duration::from_secs(config.lease_timeout_secs),
+                max_duration: Duration::from_secs(config.max_duration_secs),
                 fallback_token: fallback_token.clone(),
             },
             metrics.clone(),

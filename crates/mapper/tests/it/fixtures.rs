@@ -1,4 +1,4 @@
-//! The shared prospect fixtures (`shared/fixtures/`, beside the repository) through the
+//! The prospect fixtures (`fixtures/` at the top of the repository) through the
 //! public API: the edge cases give exactly the outcomes their README lists, and the generated
 //! samples map without failures and change hash exactly where their data changed.
 
@@ -10,10 +10,10 @@ use mapper::{MappedProspect, PayloadMapper, RecordError};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-/// Reads a fixture payload (a JSON array) from `shared/fixtures/`.
+/// Reads a fixture payload (a JSON array) from `fixtures/`.
 fn fixture(name: &str) -> Vec<Value> {
     let path = format!(
-        "{}/../../../shared/fixtures/{name}",
+        "{}/../../fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));

@@ -2,6 +2,7 @@
 //! this module knows diesel. Batch writes are set-based (`UNNEST` arrays): the number of
 //! statements grows with the number of batches, never with the number of prospects.
 
+pub mod batches;
 pub mod configs;
 pub mod contrats;
 pub mod logs;

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use diesel_async::AsyncConnection;
 use mapper::{Mapped, MappedProspect};
 use proto::events::client_create_result::Outcome;
 use tokio_util::sync::CancellationToken;
@@ -19,16 +18,17 @@ use uuid::Uuid;
 pub use messages::{MAX_MESSAGES, Messages};
 
 use crate::crypto::TokenCipher;
+use crate::db::batches::{self, Batch, ProspectRows, Published, RecordError, Refused};
 use crate::db::configs::ConfigStore;
 use crate::db::logs::{Lease, LogStore, Progress};
 use crate::db::mappings::{self, Known, MappingUpsert};
 use crate::db::models::{ConfigRow, LogRow, LogStatus};
-use crate::db::{DbError, DbPool, contrats};
+use crate::db::{DbError, DbPool};
 use crate::domain::Endpoint;
 use crate::error::Error;
 use crate::metrics::Metrics;
-use crate::nats::ClientEvents;
-use crate::winleadplus::{Record, WinLeadPlusClient};
+use crate::nats::{ClientEvents, EventError};
+use crate::winleadplus::{FetchError, Record, WinLeadPlusClient};
 
 /// What started a sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,8 @@ pub struct EngineSettings {
     pub batch_size: usize,
     /// A RUNNING log without heartbeat for this long is taken over.
     pub lease_timeout: Duration,
+    /// Longest run: past it, the run stops at a batch boundary and ends FAILED.
+    pub max_duration: Duration,
     /// Token for organisations without one.
     pub fallback_token: Option<String>,
 }
@@ -105,6 +107,54 @@ impl Run {
         self.counts.failed += 1;
         self.errors.push(format!("prospect {who}: {reason}"));
     }
+
+    /// Takes back the count of prospects the database refused to record, as failures.
+    fn refused(&mut self, refused: Vec<Refused>, metrics: &Metrics) {
+        for r in refused {
+            match r.published {
+                Published::Created => self.counts.created -= 1,
+                Published::Updated => self.counts.updated -= 1,
+            }
+            metrics.prospect("failed");
+            self.fail(&r.prospect_id.to_string(), r.reason);
+        }
+    }
+}
+
+/// Why a run stopped before its end. Its message is the log's `message` and goes to the
+/// service log at WARN.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// WinLeadPlus could not be read (after retries), or its envelope is broken.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The organisation's mappings could not be read.
+    #[error("cannot read the organisation's mappings: {0}")]
+    Mappings(DbError),
+    /// A batch could not be recorded at all.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// The progress of a dry run could not be written.
+    #[error("cannot write the sync's progress: {0}")]
+    Progress(DbError),
+    /// client-core or NATS failed for a whole batch.
+    #[error(transparent)]
+    Events(#[from] EventError),
+    /// Another worker took the lease over.
+    #[error("the sync lease was lost (another worker took it over): stopped")]
+    LeaseLost,
+    /// `SYNC_MAX_DURATION_SECS` passed.
+    #[error("the sync ran past its deadline of {secs} s (SYNC_MAX_DURATION_SECS) and was stopped")]
+    Deadline {
+        /// The deadline.
+        secs: u64,
+    },
+    /// The service is shutting down.
+    #[error("interrupted by shutdown")]
+    Shutdown,
+    /// A task of the run died.
+    #[error("{0} task failed: {1}")]
+    Task(&'static str, String),
 }
 
 impl SyncEngine {
@@ -188,6 +238,7 @@ impl SyncEngine {
         }
 
         let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + inner.settings.max_duration;
         let heartbeat = self.spawn_heartbeat(log.id);
         let mut run = Run {
             organisation_id,
@@ -197,15 +248,22 @@ impl SyncEngine {
             errors: Messages::default(),
             warnings: Messages::default(),
         };
-        let result = self.run(&mut run, endpoint, token).await;
+        let result = self.run(&mut run, endpoint, token, deadline).await;
         heartbeat.abort();
 
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status, message) = match &result {
             Ok(()) => (LogStatus::Success, None),
             Err(reason) => {
+                let reason = reason.to_string();
+                tracing::warn!(
+                    %organisation_id,
+                    sync_id = %run.log_id,
+                    reason = %reason,
+                    "sync failed"
+                );
                 run.errors.push(format!("sync failed: {reason}"));
-                (LogStatus::Failed, Some(reason.clone()))
+                (LogStatus::Failed, Some(reason))
             }
         };
         let finished = inner
@@ -253,7 +311,13 @@ impl SyncEngine {
     }
 
     /// Fetch, map, diff, apply. `Err` is the reason the run failed as a whole.
-    async fn run(&self, run: &mut Run, endpoint: Endpoint, token: String) -> Result<(), String> {
+    async fn run(
+        &self,
+        run: &mut Run,
+        endpoint: Endpoint,
+        token: String,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), RunError> {
         let inner = &self.inner;
         let batch_size = inner.settings.batch_size.max(1);
         // What is already applied, read once. The parser consults it to skip the mapping of
@@ -261,71 +325,107 @@ impl SyncEngine {
         let known = Arc::new(
             mappings::load(&inner.pool, run.organisation_id)
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(RunError::Mappings)?,
         );
         let lookup = Arc::clone(&known);
         let unchanged: crate::winleadplus::Unchanged =
             Arc::new(move |id, hash| lookup.get(&id).is_some_and(|k| k.data_hash == hash));
-        let (mut records, fetch) =
-            inner
-                .winleadplus
-                .fetch(endpoint, token, batch_size * 2, unchanged);
+        // Cancelled when the run stops early: cuts off a response being read.
+        let stop_fetch = inner.shutdown.child_token();
+        let (mut records, fetch) = inner.winleadplus.fetch(
+            endpoint,
+            token,
+            batch_size * 2,
+            unchanged,
+            stop_fetch.clone(),
+        );
         let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
-        let mut interrupted = false;
+        let mut stopped: Option<RunError> = None;
         // Recording a batch (crm_commercial) overlaps with publishing the next one (NATS,
         // client-core's database): at most one recording is in flight.
-        let mut recording: Option<tokio::task::JoinHandle<Result<(), String>>> = None;
-        while let Some(record) = records.recv().await {
+        let mut recording: Option<InFlight> = None;
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = inner.shutdown.cancelled() => Err(RunError::Shutdown),
+                () = tokio::time::sleep_until(deadline) => Err(self.deadline_error()),
+                record = records.recv() => Ok(record),
+            };
+            let record = match next {
+                Ok(Some(record)) => record,
+                Ok(None) => break,
+                Err(stop) => {
+                    stopped = Some(stop);
+                    break;
+                }
+            };
             batch.push(record);
             if batch.len() >= batch_size {
                 let next = self
                     .publish_batch(run, &known, std::mem::take(&mut batch))
                     .await;
-                self.chain(&mut recording, next).await?;
+                self.chain(run, &mut recording, next).await?;
                 if inner.shutdown.is_cancelled() {
-                    interrupted = true;
+                    stopped = Some(RunError::Shutdown);
                     break;
                 }
             }
         }
-        if !interrupted && !batch.is_empty() {
+        if stopped.is_none() && !batch.is_empty() {
             let next = self.publish_batch(run, &known, batch).await;
-            self.chain(&mut recording, next).await?;
+            self.chain(run, &mut recording, next).await?;
         }
-        if let Some(last) = recording.take() {
-            last.await
-                .map_err(|e| format!("recording task failed: {e}"))??;
-        }
-        if interrupted {
+        self.chain(run, &mut recording, Ok(None)).await?;
+        if let Some(stop) = stopped {
+            stop_fetch.cancel();
             drop(records);
             fetch.abort();
-            return Err("interrupted by shutdown".to_owned());
+            return Err(stop);
         }
         match fetch.await {
             Ok(Ok(summary)) => {
                 tracing::debug!(?summary, "fetch finished");
                 Ok(())
             }
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(e) => Err(format!("fetch task failed: {e}")),
+            Ok(Err(e)) => Err(e.into()),
+            Err(e) => Err(RunError::Task("fetch", e.to_string())),
         }
     }
 
-    /// Waits for the recording in flight, then starts recording `next` (a publish error is
-    /// returned once the previous recording has landed).
+    fn deadline_error(&self) -> RunError {
+        RunError::Deadline {
+            secs: self.inner.settings.max_duration.as_secs(),
+        }
+    }
+
+    /// Waits for the recording in flight and takes back the prospects it refused, then
+    /// starts recording `next` (a publish error is returned once the previous recording has
+    /// landed).
     async fn chain(
         &self,
-        in_flight: &mut Option<tokio::task::JoinHandle<Result<(), String>>>,
-        next: Result<Option<Recording>, String>,
-    ) -> Result<(), String> {
+        run: &mut Run,
+        in_flight: &mut Option<InFlight>,
+        next: Result<Option<Batch>, RunError>,
+    ) -> Result<(), RunError> {
         if let Some(previous) = in_flight.take() {
-            previous
+            let refused = previous
                 .await
-                .map_err(|e| format!("recording task failed: {e}"))??;
+                .map_err(|e| RunError::Task("recording", e.to_string()))??;
+            run.refused(refused, &self.inner.metrics);
         }
-        if let Some(recording) = next? {
+        if let Some(batch) = next? {
             let pool = self.inner.pool.clone();
-            *in_flight = Some(tokio::spawn(record(pool, recording)));
+            *in_flight = Some(tokio::spawn(async move {
+                let started = Instant::now();
+                let prospects = batch.prospects.len();
+                let recorded = batches::record(&pool, batch).await;
+                tracing::debug!(
+                    prospects,
+                    elapsed_ms = started.elapsed().as_millis(),
+                    "batch recorded"
+                );
+                recorded
+            }));
         }
         Ok(())
     }
@@ -337,7 +437,7 @@ impl SyncEngine {
         run: &mut Run,
         known: &HashMap<i64, Known>,
         batch: Vec<Record>,
-    ) -> Result<Option<Recording>, String> {
+    ) -> Result<Option<Batch>, RunError> {
         let inner = &self.inner;
         let mut creates: Vec<MappedProspect> = Vec::new();
         let mut updates: Vec<(Uuid, MappedProspect)> = Vec::new();
@@ -377,14 +477,14 @@ impl SyncEngine {
             run.counts.processed = run.counts.total_prospects;
             return match inner.logs.progress(run.log_id, &run.progress()).await {
                 Ok(true) => Ok(None),
-                Ok(false) => Err(lease_lost()),
-                Err(e) => Err(e.to_string()),
+                Ok(false) => Err(RunError::LeaseLost),
+                Err(e) => Err(RunError::Progress(e)),
             };
         }
 
         // Publish first, record second: a crash in between re-sends next time, harmlessly.
         let source_version = Utc::now().timestamp_micros();
-        let mut applied: Vec<(Uuid, MappedProspect)> =
+        let mut applied: Vec<(Uuid, MappedProspect, Published)> =
             Vec::with_capacity(creates.len() + updates.len());
         if !creates.is_empty() {
             let items = creates
@@ -392,11 +492,7 @@ impl SyncEngine {
                 .map(|p| convert::create_item(run.organisation_id, p, source_version))
                 .collect();
             let started = Instant::now();
-            let results = inner
-                .events
-                .create(items)
-                .await
-                .map_err(|e| e.to_string())?;
+            let results = inner.events.create(items).await?;
             tracing::debug!(
                 items = results.len(),
                 elapsed_ms = started.elapsed().as_millis(),
@@ -408,7 +504,7 @@ impl SyncEngine {
                         Ok(client_id) => {
                             run.counts.created += 1;
                             inner.metrics.prospect("created");
-                            applied.push((client_id, p));
+                            applied.push((client_id, p, Published::Created));
                         }
                         Err(_) => run.fail(
                             &p.external_id.to_string(),
@@ -439,7 +535,7 @@ impl SyncEngine {
                     Ok(()) => {
                         run.counts.updated += 1;
                         inner.metrics.prospect("updated");
-                        applied.push((client_id, p));
+                        applied.push((client_id, p, Published::Updated));
                     }
                     // Its hash is not advanced: the next sync sends it again.
                     Err(e) => {
@@ -451,116 +547,44 @@ impl SyncEngine {
         }
 
         // Contracts: a reference listed by two prospects of this batch goes to the first.
-        let mut contract_rows = Vec::new();
         let mut owner: HashMap<String, i64> = HashMap::new();
-        for (client_id, p) in &applied {
-            for row in convert::contrat_upserts(*client_id, &p.contrats) {
+        let mut prospects = Vec::with_capacity(applied.len());
+        for (client_id, p, published) in applied {
+            let prospect_id = p.external_id.get();
+            let mut contracts = Vec::new();
+            for row in convert::contrat_upserts(client_id, &p.contrats) {
                 match owner.get(&row.reference) {
                     Some(first) => run.warnings.push(format!(
-                        "prospect {}: contract {} already imported for prospect {first} in this batch; skipped",
-                        p.external_id, row.reference
+                        "prospect {prospect_id}: contract {} already imported for prospect {first} in this batch; skipped",
+                        row.reference
                     )),
                     None => {
-                        owner.insert(row.reference.clone(), p.external_id.get());
-                        contract_rows.push(row);
+                        owner.insert(row.reference.clone(), prospect_id);
+                        contracts.push(row);
                     }
                 }
             }
+            prospects.push(ProspectRows {
+                mapping: MappingUpsert {
+                    prospect_id,
+                    client_id,
+                    contrat_ids: Vec::new(),
+                    data_hash: p.data_hash,
+                    source_version,
+                },
+                contracts,
+                published,
+            });
         }
         run.counts.processed = run.counts.total_prospects;
-        let mappings = applied
-            .into_iter()
-            .map(|(client_id, p)| {
-                let prospect_id = p.external_id.get();
-                let references = p
-                    .contrats
-                    .into_iter()
-                    .map(|c| c.reference)
-                    .filter(|r| owner.get(r) == Some(&prospect_id))
-                    .collect();
-                (
-                    MappingUpsert {
-                        prospect_id,
-                        client_id,
-                        contrat_ids: Vec::new(),
-                        data_hash: p.data_hash,
-                        source_version,
-                    },
-                    references,
-                )
-            })
-            .collect();
-        Ok(Some(Recording {
+        Ok(Some(Batch {
             organisation_id: run.organisation_id,
             log_id: run.log_id,
-            contracts: contract_rows,
-            mappings,
+            prospects,
             progress: run.progress(),
         }))
     }
 }
 
-/// What one batch leaves to write to crm_commercial once its events are confirmed.
-struct Recording {
-    organisation_id: Uuid,
-    log_id: Uuid,
-    contracts: Vec<contrats::ContratUpsert>,
-    /// Each mapping with the references of its contracts (their ids come from the upsert).
-    mappings: Vec<(MappingUpsert, Vec<String>)>,
-    progress: Progress,
-}
-
-/// Records a batch in one transaction: contracts and lines, mappings, log counters and
-/// heartbeat. Fails with "lease lost" when the log is no longer this run's.
-async fn record(pool: DbPool, recording: Recording) -> Result<(), String> {
-    let started = Instant::now();
-    let Recording {
-        organisation_id,
-        log_id,
-        contracts,
-        mut mappings,
-        progress,
-    } = recording;
-    let mut conn = pool.get().await.map_err(|e| DbError::from(e).to_string())?;
-    let recorded = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let ids =
-                contrats::upsert_on(conn, organisation_id, mapper::SOURCE, &contracts).await?;
-            let rows: Vec<MappingUpsert> = mappings
-                .drain(..)
-                .map(|(mut m, references)| {
-                    m.contrat_ids = references
-                        .iter()
-                        .filter_map(|r| ids.get(r).copied())
-                        .collect();
-                    m
-                })
-                .collect();
-            mappings::upsert_on(conn, organisation_id, &rows).await?;
-            let still_ours = crate::db::logs::progress_on(conn, log_id, &progress)
-                .await
-                .map_err(|e| match e {
-                    DbError::Query(q) => q,
-                    DbError::Pool(_) => diesel::result::Error::RollbackTransaction,
-                })?;
-            if !still_ours {
-                return Err(diesel::result::Error::RollbackTransaction);
-            }
-            Ok(())
-        })
-        .await;
-    tracing::debug!(
-        contracts = contracts.len(),
-        elapsed_ms = started.elapsed().as_millis(),
-        "batch recorded"
-    );
-    match recorded {
-        Ok(()) => Ok(()),
-        Err(diesel::result::Error::RollbackTransaction) => Err(lease_lost()),
-        Err(e) => Err(format!("cannot record the batch: {e}")),
-    }
-}
-
-fn lease_lost() -> String {
-    "the sync lease was lost (another worker took it over): stopped".to_owned()
-}
+/// A batch being recorded: the prospects the database refused, or why it failed as a whole.
+type InFlight = tokio::task::JoinHandle<Result<Vec<Refused>, RecordError>>;

@@ -8,7 +8,9 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::stream::{FetchSummary, PageInfo, Record, Unchanged, parse_page};
+use tokio_util::sync::CancellationToken;
+
+use super::stream::{FetchSummary, PageInfo, ParseLimits, Record, Unchanged, parse_page};
 use crate::domain::Endpoint;
 use crate::metrics::Metrics;
 
@@ -25,6 +27,10 @@ pub struct ClientSettings {
     pub retry_base: Duration,
     /// Largest body accepted, in bytes.
     pub max_body_bytes: u64,
+    /// Largest single record accepted, in bytes: a larger one fails alone.
+    pub max_record_bytes: u64,
+    /// A request that receives no byte for this long is abandoned.
+    pub read_idle_timeout: Duration,
 }
 
 /// Why prospects could not be fetched. Messages are what an operator reads in the log.
@@ -43,12 +49,14 @@ pub enum FetchError {
         url: String,
     },
     /// Another status, possibly after retries.
-    #[error("WinLeadPlus answered HTTP {status}{after}")]
+    #[error("WinLeadPlus answered HTTP {status}{after}{body}")]
     Status {
         /// The last status received.
         status: u16,
         /// ` after N attempts` when retried.
         after: String,
+        /// `: ` and the start of the error body, escaped and cut (empty without a body).
+        body: String,
     },
     /// Time-outs or connection failures, after retries.
     #[error("cannot reach WinLeadPlus{after}: {reason}")]
@@ -68,18 +76,12 @@ pub enum FetchError {
         /// The content type received.
         content_type: String,
     },
-    /// The body is not the expected JSON.
-    #[error(
-        "invalid JSON from WinLeadPlus at byte {byte} (line {line}, column {column}): {reason}"
-    )]
+    /// The envelope of the body is not valid JSON (a record of its own never is this).
+    #[error("invalid JSON from WinLeadPlus at byte {byte}: {reason}")]
     InvalidJson {
         /// Bytes read when the parser stopped.
         byte: u64,
-        /// Parser position.
-        line: usize,
-        /// Parser position.
-        column: usize,
-        /// What the parser said.
+        /// What is wrong, escaped and cut to 200 characters.
         reason: String,
     },
     /// JSON, but neither an array nor an object holding one.
@@ -134,6 +136,7 @@ impl WinLeadPlusClient {
         let http = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
+            .read_timeout(settings.read_idle_timeout)
             .user_agent(concat!("crm-sync-service/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
@@ -184,21 +187,28 @@ impl WinLeadPlusClient {
 
     /// Starts fetching every page of prospects. Records (mapped or failed, in payload order)
     /// arrive on the receiver, at most `buffer` ahead of the consumer; the handle ends with
-    /// the summary or the error that stopped the fetch. Dropping the receiver stops it.
+    /// the summary or the error that stopped the fetch. Dropping the receiver, or cancelling
+    /// `cancel`, stops it (a body being read is cut off at once).
     pub fn fetch(
         &self,
         endpoint: Endpoint,
         token: String,
         buffer: usize,
         unchanged: Unchanged,
+        cancel: CancellationToken,
     ) -> (
         mpsc::Receiver<Record>,
         JoinHandle<Result<FetchSummary, FetchError>>,
     ) {
         let (tx, rx) = mpsc::channel(buffer.max(1));
         let client = self.clone();
-        let handle =
-            tokio::spawn(async move { client.fetch_all(endpoint, token, tx, unchanged).await });
+        let handle = tokio::spawn(async move {
+            let stop = cancel.clone();
+            tokio::select! {
+                fetched = client.fetch_all(endpoint, token, tx, unchanged, cancel) => fetched,
+                () = stop.cancelled() => Err(FetchError::Cancelled),
+            }
+        });
         (rx, handle)
     }
 
@@ -208,18 +218,25 @@ impl WinLeadPlusClient {
         token: String,
         tx: mpsc::Sender<Record>,
         unchanged: Unchanged,
+        cancel: CancellationToken,
     ) -> Result<FetchSummary, FetchError> {
         let mut mapper = mapper::PayloadMapper::new();
         let mut summary = FetchSummary::default();
         let mut url = endpoint.url().clone();
         for page_number in 1..=MAX_PAGES {
             let response = self.get_with_retries(&url, &token).await?;
+            let limits = ParseLimits {
+                max_body_bytes: self.settings.max_body_bytes,
+                max_record_bytes: self.settings.max_record_bytes,
+                read_idle: self.settings.read_idle_timeout,
+            };
             let (page, returned) = parse_page(
                 response,
                 tx.clone(),
                 mapper,
                 Arc::clone(&unchanged),
-                self.settings.max_body_bytes,
+                limits,
+                cancel.clone(),
             )
             .await?;
             mapper = returned;
@@ -277,6 +294,7 @@ impl WinLeadPlusClient {
                                 return Err(FetchError::Status {
                                     status: status.as_u16(),
                                     after,
+                                    body: body_excerpt(response).await,
                                 });
                             }
                             retry_after(response.headers()).unwrap_or_else(|| self.backoff(attempt))
@@ -286,6 +304,7 @@ impl WinLeadPlusClient {
                                 return Err(FetchError::Status {
                                     status: s.as_u16(),
                                     after,
+                                    body: body_excerpt(response).await,
                                 });
                             }
                             self.backoff(attempt)
@@ -294,6 +313,7 @@ impl WinLeadPlusClient {
                             return Err(FetchError::Status {
                                 status: s.as_u16(),
                                 after: String::new(),
+                                body: body_excerpt(response).await,
                             });
                         }
                     }
@@ -388,6 +408,36 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(secs.min(120)))
 }
 
+/// `: ` and the start of an error response's body, escaped and cut to 200 characters; empty
+/// when there is no body or it does not come within a few seconds. Reads at most 4 KB.
+async fn body_excerpt(mut response: reqwest::Response) -> String {
+    const MAX_BYTES: usize = 4096;
+    let mut bytes = Vec::new();
+    let read = async {
+        while bytes.len() < MAX_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => break,
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(2), read)
+        .await
+        .is_err()
+        && bytes.is_empty()
+    {
+        return String::new();
+    }
+    bytes.truncate(MAX_BYTES);
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", mapper::mask::excerpt(text))
+    }
+}
+
 fn describe_status(status: StatusCode, endpoint: &str) -> String {
     match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -408,7 +458,7 @@ fn describe_transport(e: &reqwest::Error) -> String {
         "connection failed".to_owned()
     } else {
         // reqwest's message may contain the URL; the URL carries no secret (the token is a
-        // header), so it can stay.
+        // header), so it can stay. The chain is cut and escaped like any remote text.
         let mut message = e.to_string();
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
@@ -416,7 +466,7 @@ fn describe_transport(e: &reqwest::Error) -> String {
             message.push_str(&s.to_string());
             source = s.source();
         }
-        message
+        mapper::mask::excerpt(&message)
     }
 }
 

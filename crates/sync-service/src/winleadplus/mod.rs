@@ -3,6 +3,7 @@
 //! mapping each prospect as it arrives, so memory follows the batch size, not the payload.
 
 mod client;
+mod split;
 mod stream;
 
 pub use client::{ClientSettings, FetchError, TestOutcome, WinLeadPlusClient};

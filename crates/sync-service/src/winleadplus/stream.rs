@@ -1,21 +1,23 @@
 //! Streaming parse of a WinLeadPlus response: the body flows from the socket through a
-//! byte counter (size cap) into serde_json on a blocking thread; each prospect is mapped
-//! there as soon as it is complete and sent to the sync engine over a bounded channel. Only
-//! one prospect's JSON is held at a time.
+//! byte counter (size cap) into the [`Splitter`] on a blocking thread, which cuts it into
+//! records; each record is parsed and mapped on its own as soon as it is complete, and sent to
+//! the sync engine over a bounded channel. Only one prospect's JSON is held at a time, and a
+//! record that is too large, too deep or not valid JSON fails alone.
 
-use std::fmt;
 use std::io::{BufReader, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use mapper::{Mapped, PayloadMapper, RecordError};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
+use tokio_util::sync::CancellationToken;
 
 use super::client::FetchError;
+use super::split::{EnvelopeError, Oversize, RawRecord, RecordLimits, Splitter, sniff_prospect_id};
 
 /// One record of the payload: mapped (or recognised as unchanged), or failed alone with its
 /// reason.
@@ -51,27 +53,50 @@ pub(crate) struct PageInfo {
     pub(crate) bytes: u64,
 }
 
-/// The members that may hold the prospects array in the object form.
-const ARRAY_KEYS: [&str; 4] = ["data", "prospects", "items", "results"];
+/// Deepest nesting accepted in one prospect (the prospect object itself is level 1).
+pub(crate) const MAX_RECORD_DEPTH: usize = 64;
+
+/// Bounds of one page's parse.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ParseLimits {
+    /// Largest body, in bytes.
+    pub(crate) max_body_bytes: u64,
+    /// Largest record, in bytes.
+    pub(crate) max_record_bytes: u64,
+    /// The read-idle timeout the HTTP client applies (to name it in errors).
+    pub(crate) read_idle: Duration,
+}
 
 /// Parses one response body, sending its records on `tx`. Returns the page's information
-/// and the mapper (which remembers the ids seen, across pages).
+/// and the mapper (which numbers records and remembers the ids seen, across pages).
+/// `cancel` ends the body early (deadline, shutdown): the parse then stops with
+/// [`FetchError::Cancelled`].
 pub(crate) async fn parse_page(
     response: reqwest::Response,
     tx: mpsc::Sender<Record>,
     mapper: PayloadMapper,
     unchanged: Unchanged,
-    max_body_bytes: u64,
+    limits: ParseLimits,
+    cancel: CancellationToken,
 ) -> Result<(PageInfo, PayloadMapper), FetchError> {
-    let body = StreamReader::new(response.bytes_stream().map_err(std::io::Error::other));
-    let bridge = SyncIoBridge::new(body);
+    let body = Box::pin(
+        response
+            .bytes_stream()
+            .map_err(std::io::Error::other)
+            .take_until(cancel.clone().cancelled_owned()),
+    );
+    let bridge = SyncIoBridge::new(StreamReader::new(body));
     let counted = Arc::new(AtomicU64::new(0));
     let too_large = Arc::new(AtomicBool::new(false));
     let reader = CountingReader {
         inner: bridge,
         count: Arc::clone(&counted),
-        limit: max_body_bytes,
+        limit: limits.max_body_bytes,
         too_large: Arc::clone(&too_large),
+    };
+    let record_limits = RecordLimits {
+        max_bytes: usize::try_from(limits.max_record_bytes).unwrap_or(usize::MAX),
+        max_depth: MAX_RECORD_DEPTH,
     };
     let task = tokio::task::spawn_blocking(move || {
         let mut sink = Sink {
@@ -80,15 +105,24 @@ pub(crate) async fn parse_page(
             unchanged,
             records: 0,
             cancelled: false,
+            max_record_kb: limits.max_record_bytes / 1024,
         };
-        let mut de =
-            serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, reader));
-        let result = (&mut de)
-            .deserialize_any(TopVisitor { sink: &mut sink })
-            .and_then(|info| {
-                de.end()?;
-                Ok(info)
-            });
+        let mut splitter =
+            Splitter::new(BufReader::with_capacity(64 * 1024, reader), record_limits);
+        let result = loop {
+            match splitter.next_record() {
+                Ok(Some(raw)) => {
+                    if !sink.push(raw) {
+                        break Ok(None);
+                    }
+                }
+                Ok(None) => {
+                    let position = splitter.position();
+                    break splitter.finish().map(Some).map_err(|e| (e, position));
+                }
+                Err(e) => break Err((e, splitter.position())),
+            }
+        };
         (result, sink)
     });
     let (result, sink) = task.await.map_err(|e| FetchError::Interrupted {
@@ -96,31 +130,60 @@ pub(crate) async fn parse_page(
         reason: format!("parser task failed: {e}"),
     })?;
     let bytes = counted.load(Ordering::Relaxed);
+    if sink.cancelled || cancel.is_cancelled() {
+        return Err(FetchError::Cancelled);
+    }
     match result {
-        Ok(mut info) => {
-            info.records = sink.records;
-            info.bytes = bytes;
-            Ok((info, sink.mapper))
-        }
-        Err(_) if sink.cancelled => Err(FetchError::Cancelled),
-        Err(_) if too_large.load(Ordering::Relaxed) => Err(FetchError::TooLarge {
-            limit_mb: max_body_bytes / (1024 * 1024),
-        }),
-        Err(e) if e.is_io() => Err(FetchError::Interrupted {
-            byte: bytes,
-            reason: e.to_string(),
-        }),
-        Err(e) => Err(FetchError::InvalidJson {
-            byte: bytes,
-            line: e.line(),
-            column: e.column(),
-            reason: if e.is_eof() {
-                "the body ends in the middle of the JSON (truncated response?)".to_owned()
-            } else {
-                e.to_string()
+        Ok(Some(pagination)) => Ok((
+            PageInfo {
+                next: pagination.next,
+                page: pagination.page,
+                total_pages: pagination.total_pages,
+                records: sink.records,
+                bytes,
             },
+            sink.mapper,
+        )),
+        Ok(None) => Err(FetchError::Cancelled),
+        Err(_) if too_large.load(Ordering::Relaxed) => Err(FetchError::TooLarge {
+            limit_mb: limits.max_body_bytes / (1024 * 1024),
+        }),
+        Err((EnvelopeError::Io(e), _)) => Err(FetchError::Interrupted {
+            byte: bytes,
+            reason: describe_io(&e, limits.read_idle),
+        }),
+        Err((e @ (EnvelopeError::Unexpected { .. } | EnvelopeError::NoArray), _))
+            if sink.records == 0 =>
+        {
+            Err(FetchError::Shape(mapper::mask::excerpt(&e.to_string())))
+        }
+        Err((e, position)) => Err(FetchError::InvalidJson {
+            byte: position,
+            reason: mapper::mask::excerpt(&e.to_string()),
         }),
     }
+}
+
+/// Why the body could not be read, for a person: a read-idle time-out is named as such.
+fn describe_io(e: &std::io::Error, read_idle: Duration) -> String {
+    let timed_out = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+        .is_some_and(reqwest::Error::is_timeout);
+    if timed_out {
+        return format!(
+            "timed out: no data for {} s (WINLEADPLUS_READ_IDLE_SECS) or the whole response took longer than WINLEADPLUS_TIMEOUT_SECS",
+            read_idle.as_secs()
+        );
+    }
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    mapper::mask::excerpt(&message)
 }
 
 /// Counts bytes read and refuses to read past the cap.
@@ -143,118 +206,54 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// Where parsed prospects go: mapped here, then sent to the engine.
+/// Where records go: parsed and mapped here, then sent to the engine.
 struct Sink {
     tx: mpsc::Sender<Record>,
     mapper: PayloadMapper,
     unchanged: Unchanged,
     records: usize,
     cancelled: bool,
+    max_record_kb: u64,
 }
 
 impl Sink {
-    fn push<E: serde::de::Error>(&mut self, raw: &Value) -> Result<(), E> {
+    /// Parses, maps and sends one record; `false` when the engine stopped reading.
+    fn push(&mut self, raw: RawRecord) -> bool {
         self.records += 1;
-        let unchanged = &self.unchanged;
-        let record = self
-            .mapper
-            .map_next_if_changed(raw, |id, hash| unchanged(id.get(), hash));
+        let number = self.mapper.next_record_number();
+        let record = match raw.skipped {
+            Some(Oversize::TooLarge) => Err(self.mapper.reject(
+                sniff_prospect_id(&raw.bytes),
+                format!(
+                    "record {number} is larger than {} KB (WINLEADPLUS_MAX_RECORD_KB); not imported",
+                    self.max_record_kb
+                ),
+            )),
+            Some(Oversize::TooDeep) => Err(self.mapper.reject(
+                sniff_prospect_id(&raw.bytes),
+                format!(
+                    "record {number} is nested deeper than {MAX_RECORD_DEPTH} levels; not imported"
+                ),
+            )),
+            None => match serde_json::from_slice::<Value>(&raw.bytes) {
+                Ok(value) => {
+                    let unchanged = &self.unchanged;
+                    self.mapper
+                        .map_next_if_changed(&value, |id, hash| unchanged(id.get(), hash))
+                }
+                Err(e) => Err(self.mapper.reject(
+                    sniff_prospect_id(&raw.bytes),
+                    format!(
+                        "record {number} is not valid JSON: {}",
+                        mapper::mask::excerpt(&e.to_string())
+                    ),
+                )),
+            },
+        };
         if self.tx.blocking_send(record).is_err() {
             self.cancelled = true;
-            return Err(E::custom("the sync stopped reading records"));
+            return false;
         }
-        Ok(())
-    }
-}
-
-/// The top level: an array of prospects, or an object holding one (and maybe pagination).
-struct TopVisitor<'a> {
-    sink: &'a mut Sink,
-}
-
-impl<'de> Visitor<'de> for TopVisitor<'_> {
-    type Value = PageInfo;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of prospects, or an object with a data/prospects/items/results array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<PageInfo, A::Error> {
-        ArrayVisitor { sink: self.sink }.visit_seq(seq)?;
-        Ok(PageInfo::default())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PageInfo, A::Error> {
-        let mut info = PageInfo::default();
-        let mut found = false;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                k if ARRAY_KEYS.contains(&k) && !found => {
-                    map.next_value_seed(ArraySeed {
-                        sink: &mut *self.sink,
-                    })?;
-                    found = true;
-                }
-                "next" | "next_page_url" => {
-                    info.next = map
-                        .next_value::<Option<Value>>()?
-                        .and_then(|v| v.as_str().map(str::to_owned));
-                }
-                "page" | "current_page" | "currentPage" => {
-                    info.page = number(map.next_value::<Value>()?)
-                }
-                "total_pages" | "totalPages" | "last_page" | "lastPage" => {
-                    info.total_pages = number(map.next_value::<Value>()?);
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        if !found {
-            return Err(serde::de::Error::custom(
-                "an object without a data, prospects, items or results array",
-            ));
-        }
-        Ok(info)
-    }
-}
-
-fn number(v: Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-struct ArraySeed<'a> {
-    sink: &'a mut Sink,
-}
-
-impl<'de> DeserializeSeed<'de> for ArraySeed<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(ArrayVisitor { sink: self.sink })
-    }
-}
-
-struct ArrayVisitor<'a> {
-    sink: &'a mut Sink,
-}
-
-impl<'de> Visitor<'de> for ArrayVisitor<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of prospects")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(raw) = seq.next_element::<Value>()? {
-            self.sink.push::<A::Error>(&raw)?;
-        }
-        Ok(())
+        true
     }
 }

@@ -68,7 +68,7 @@ impl Running {
 
 pub fn fixture(name: &str) -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures")
+        .join("../../fixtures")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
@@ -86,6 +86,9 @@ pub struct Options {
     pub batch_size: u16,
     pub scheduler: bool,
     pub lease_timeout_secs: u64,
+    pub max_record_kb: u64,
+    pub read_idle_secs: u64,
+    pub max_duration_secs: u64,
 }
 
 impl Default for Options {
@@ -95,6 +98,9 @@ impl Default for Options {
             batch_size: 50,
             scheduler: false,
             lease_timeout_secs: 60,
+            max_record_kb: 256,
+            read_idle_secs: 60,
+            max_duration_secs: 3600,
         }
     }
 }
@@ -166,6 +172,9 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         max_attempts: 4,
         retry_base_ms: 20,
         max_body_mb: 64,
+        max_record_kb: options.max_record_kb,
+        read_idle_secs: options.read_idle_secs,
+        max_duration_secs: options.max_duration_secs,
         lease_timeout_secs: options.lease_timeout_secs,
         create_timeout_secs: 10,
         log_format: LogFormat::Pretty,
