@@ -34,11 +34,13 @@ enum Answer {
     },
     /// 200 with an HTML error page.
     Html,
-    /// 200 with prospects; `truncate` cuts the body in the middle.
+    /// 200 with prospects; `truncate` cuts the body in the middle, `drip` sends it one
+    /// byte at a time.
     Data {
         query: ListQuery,
         shape: Shape,
         truncate: bool,
+        drip: Option<Duration>,
     },
 }
 
@@ -101,6 +103,7 @@ pub(crate) async fn list_prospects(
                             query,
                             shape,
                             truncate: false,
+                            drip: None,
                         },
                         Some(f) => {
                             control.stats.faults_applied += 1;
@@ -120,6 +123,7 @@ pub(crate) async fn list_prospects(
                                     query,
                                     shape,
                                     truncate: f.truncate,
+                                    drip: f.drip_ms.map(Duration::from_millis),
                                 }
                             }
                         }
@@ -145,6 +149,7 @@ pub(crate) async fn list_prospects(
             query,
             shape,
             truncate,
+            drip,
         } => {
             let items = sim.shared().store().snapshot();
             let (range, envelope) = select(items.len(), query, shape);
@@ -161,6 +166,8 @@ pub(crate) async fn list_prospects(
             );
             return if truncate {
                 truncated_response(items, range, envelope).await
+            } else if let Some(every) = drip {
+                drip_response(items, range, envelope, every)
             } else {
                 json_stream_response(items, range, envelope)
             };
@@ -220,7 +227,7 @@ pub(crate) fn write_body<W: Write>(
         if i > 0 {
             w.write_all(b",")?;
         }
-        w.write_all(item.json().as_bytes())?;
+        w.write_all(item.json())?;
     }
     match envelope {
         Envelope::Array => w.write_all(b"]"),
@@ -322,6 +329,33 @@ fn html_response() -> Response {
         PAGE,
     )
         .into_response()
+}
+
+/// A 200 whose JSON body comes one byte every `every` (it stops when the client goes).
+fn drip_response(
+    items: Arc<Vec<Item>>,
+    range: Range<usize>,
+    envelope: Envelope,
+    every: Duration,
+) -> Response {
+    let mut body = Vec::new();
+    if let Err(e) = write_body(&mut body, items.get(range).unwrap_or_default(), envelope) {
+        return error_response(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), None);
+    }
+    let stream = futures::stream::unfold(0_usize, move |at| {
+        let byte = body.get(at).copied();
+        async move {
+            let byte = byte?;
+            tokio::time::sleep(every).await;
+            Some((Ok::<_, io::Error>(vec![byte]), at + 1))
+        }
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// A 200 whose JSON body stops in the middle (at a character boundary, so it is still

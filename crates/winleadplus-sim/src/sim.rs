@@ -66,6 +66,9 @@ pub enum SimData {
     },
     /// These prospects, served as they are (broken ones included).
     Prospects(Vec<Value>),
+    /// These records, each served byte for byte as one element of the array, even when it is
+    /// not valid JSON (invalid UTF-8, `1e400`, …): for hostile-data tests.
+    Raw(Vec<Vec<u8>>),
     /// Nothing (an empty array).
     #[default]
     Empty,
@@ -352,6 +355,7 @@ async fn load(data: SimData) -> anyhow::Result<Store> {
     let store = tokio::task::spawn_blocking(move || match data {
         SimData::Empty => Ok(Store::default()),
         SimData::Prospects(prospects) => Ok(Store::new(prospects)),
+        SimData::Raw(records) => Ok(Store::raw(records)),
         SimData::Generate { count, seed } => Ok(Store::generated(count, seed)),
         SimData::File(path) => load_file(&path).map(Store::new),
     })

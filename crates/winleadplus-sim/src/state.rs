@@ -51,7 +51,9 @@ impl Shape {
 /// (a request refused with 401 or 400 does not use one up).
 ///
 /// JSON like `{"status": 500, "count": 2}`, `{"status": 429, "retry_after_secs": 1}`,
-/// `{"delay_ms": 300}`, `{"truncate": true}` or `{"html": true}`; `count` defaults to 1.
+/// `{"delay_ms": 300}`, `{"truncate": true}`, `{"html": true}` or `{"drip_ms": 1000}`;
+/// `count` defaults to 1. `drip_ms` sends a normal body one byte at a time, that many
+/// milliseconds apart (a server that never stops and never finishes).
 /// `delay_ms` may be combined with any other effect (the delay comes first); `status`,
 /// `truncate` and `html` exclude each other; a delay alone answers normally after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +74,9 @@ pub struct Fault {
     /// Answer 200 with `Content-Type: text/html` and an HTML error page.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub html: bool,
+    /// Answer 200 with the body sent one byte every `drip_ms` milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drip_ms: Option<u64>,
     /// How many requests this fault applies to (at least 1).
     #[serde(default = "default_count")]
     pub count: u32,
@@ -114,6 +119,14 @@ impl Fault {
         }
     }
 
+    /// A 200 whose body comes one byte every `drip_ms` milliseconds, once.
+    pub fn drip_ms(drip_ms: u64) -> Fault {
+        Fault {
+            drip_ms: Some(drip_ms),
+            ..Fault::empty()
+        }
+    }
+
     /// The same fault for the next `count` requests.
     pub fn times(self, count: u32) -> Fault {
         Fault { count, ..self }
@@ -141,15 +154,20 @@ impl Fault {
         if self.count == 0 {
             return invalid("count must be at least 1");
         }
-        let effects = [self.status.is_some(), self.truncate, self.html]
-            .iter()
-            .filter(|e| **e)
-            .count();
+        let effects = [
+            self.status.is_some(),
+            self.truncate,
+            self.html,
+            self.drip_ms.is_some(),
+        ]
+        .iter()
+        .filter(|e| **e)
+        .count();
         if effects > 1 {
-            return invalid("status, truncate and html exclude each other");
+            return invalid("status, truncate, html and drip_ms exclude each other");
         }
         if effects == 0 && self.delay_ms.is_none() {
-            return invalid("a fault needs status, delay_ms, truncate or html");
+            return invalid("a fault needs status, delay_ms, truncate, html or drip_ms");
         }
         if let Some(status) = self.status
             && !(200..=599).contains(&status)
@@ -169,6 +187,7 @@ impl Fault {
             delay_ms: None,
             truncate: false,
             html: false,
+            drip_ms: None,
             count: 1,
         }
     }

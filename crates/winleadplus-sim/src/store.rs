@@ -19,8 +19,8 @@ pub(crate) struct Item {
     id: Option<i64>,
     /// Whether it is a JSON object (the admin API may load anything).
     object: bool,
-    /// Its compact JSON text, served as it is.
-    json: Arc<str>,
+    /// Its compact JSON text (or raw bytes, see [`Item::raw`]), served as it is.
+    json: Arc<[u8]>,
 }
 
 impl Item {
@@ -28,18 +28,28 @@ impl Item {
         Item {
             id: id_of(value),
             object: value.is_object(),
-            json: Arc::from(value.to_string()),
+            json: Arc::from(value.to_string().into_bytes()),
         }
     }
 
-    /// The JSON text.
-    pub(crate) fn json(&self) -> &str {
+    /// A record served byte for byte, valid JSON or not (hostile-data tests).
+    pub(crate) fn raw(bytes: Vec<u8>) -> Item {
+        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+        Item {
+            id: parsed.as_ref().and_then(id_of),
+            object: bytes.first() == Some(&b'{'),
+            json: Arc::from(bytes),
+        }
+    }
+
+    /// The bytes served.
+    pub(crate) fn json(&self) -> &[u8] {
         &self.json
     }
 
-    /// The prospect as a JSON value (`null` cannot happen: the text was written by serde_json).
+    /// The prospect as a JSON value (`null` for a raw record that is not valid JSON).
     pub(crate) fn value(&self) -> Value {
-        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
     }
 }
 
@@ -60,6 +70,16 @@ impl Store {
         let items = prospects.into_iter().map(|p| Item::new(&p)).collect();
         let mut store = Store {
             items: Arc::new(items),
+            index: HashMap::new(),
+        };
+        store.reindex();
+        store
+    }
+
+    /// A store of raw records, served byte for byte.
+    pub(crate) fn raw(records: Vec<Vec<u8>>) -> Store {
+        let mut store = Store {
+            items: Arc::new(records.into_iter().map(Item::raw).collect()),
             index: HashMap::new(),
         };
         store.reindex();

@@ -13,6 +13,7 @@
 mod constraints;
 mod ensure;
 mod helpers;
+mod limits;
 mod migrations;
 mod schema;
 mod search;

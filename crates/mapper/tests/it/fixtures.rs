@@ -12,10 +12,7 @@ use serde_json::Value;
 
 /// Reads a fixture payload (a JSON array) from `fixtures/`.
 fn fixture(name: &str) -> Vec<Value> {
-    let path = format!(
-        "{}/../../fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {path}: {e}"))
 }

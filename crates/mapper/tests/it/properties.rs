@@ -74,6 +74,8 @@ const KEYS: &[&str] = &[
     "frequence_facturation",
     "notes",
     "createdAt",
+    "quantite",
+    "quantity",
     "inconnu",
 ];
 
@@ -111,13 +113,21 @@ const TRICKY: &[&str] = &[
     "+",
     "e",
     "1e400",
+    "99999999999999999999.99",
+    "999999999999.995",
+    "-999999999999.99",
+    "0001-01-01",
+    "+12345-01-01",
+    "2999-12-31",
+    "1899-12-31T23:59:59Z",
+    "3000000000",
     "-0",
     "--1",
     ".",
     ",",
 ];
 
-fn leaf() -> impl Strategy<Value = Value> {
+pub(crate) fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -144,7 +154,7 @@ fn key() -> impl Strategy<Value = String> {
 }
 
 /// A prospect-shaped object: an id (usually valid) and known keys holding arbitrary JSON.
-fn prospect() -> impl Strategy<Value = Value> {
+pub(crate) fn prospect() -> impl Strategy<Value = Value> {
     let id = prop_oneof![4 => (1..i64::MAX).prop_map(Value::from), 1 => leaf()];
     (id, prop::collection::vec((key(), json()), 0..16)).prop_map(|(id, fields)| {
         let mut map: Map<String, Value> = fields.into_iter().collect();
@@ -221,10 +231,25 @@ fn assert_within_limits(p: &MappedProspect) {
             k.reference
         );
         references.push(&k.reference);
+        assert!(
+            k.montant.is_none_or(|m| limits::money(m) == Some(m)),
+            "montant {:?}",
+            k.montant
+        );
+        for date in [k.date_signature, k.date_debut].into_iter().flatten() {
+            assert!(limits::date_in_range(date), "{date}");
+        }
         for l in &k.lignes {
             within(&l.nom, limits::LIGNE_NOM, "ligne nom");
-            assert_eq!(l.quantite, 1);
+            assert!(
+                l.prix_unitaire.is_none_or(|m| limits::money(m) == Some(m)),
+                "prix {:?}",
+                l.prix_unitaire
+            );
         }
+    }
+    if let Some(date) = c.date_naissance {
+        assert!(limits::date_in_range(date), "{date}");
     }
     assert_eq!(p.data_hash.len(), 64);
 }

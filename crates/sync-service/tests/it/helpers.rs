@@ -83,6 +83,8 @@ fn init_logs() {
 /// Options of a stack.
 pub struct Options {
     pub prospects: Vec<Value>,
+    /// When set, served byte for byte instead of `prospects` (hostile records).
+    pub raw: Option<Vec<Vec<u8>>>,
     pub batch_size: u16,
     pub scheduler: bool,
     pub lease_timeout_secs: u64,
@@ -95,6 +97,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             prospects: Vec::new(),
+            raw: None,
             batch_size: 50,
             scheduler: false,
             lease_timeout_secs: 60,
@@ -146,7 +149,10 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     let sim = Sim::start(SimConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         token: SIM_TOKEN.into(),
-        data: SimData::Prospects(options.prospects),
+        data: match options.raw {
+            Some(raw) => SimData::Raw(raw),
+            None => SimData::Prospects(options.prospects),
+        },
     })
     .await
     .expect("simulator starts");
@@ -275,6 +281,14 @@ impl Stack {
 
     pub async fn commercial_count(&self, sql: &str) -> i64 {
         count(self.commercial_db.url(), sql).await
+    }
+
+    /// Runs a statement on crm_commercial (a test's own constraint, say).
+    pub async fn commercial_execute(&self, sql: &str) {
+        let mut conn = AsyncPgConnection::establish(self.commercial_db.url())
+            .await
+            .unwrap();
+        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
     }
 
     /// Waits until a crm_core count reaches `expected` (updates are applied asynchronously).

@@ -11,5 +11,6 @@
 mod config;
 mod faults;
 mod helpers;
+mod hostile;
 mod structure;
 mod sync;
