@@ -161,8 +161,31 @@ impl<'v, 'p> Obj<'v, 'p> {
     /// An amount or a price for a `NUMERIC(14,2)` column: a [`Obj::decimal`] rounded to
     /// cents; one with more than 12 integer digits is dropped with a warning.
     pub(crate) fn money(self, w: &mut Warnings, keys: &[&'static str]) -> Option<Decimal> {
+        self.fitted(w, keys, limits::money)
+    }
+
+    /// A quantity for an `INTEGER` column: a whole number that fits `i32`, else dropped with
+    /// a warning.
+    pub(crate) fn quantity(self, w: &mut Warnings, keys: &[&'static str]) -> Option<i32> {
+        self.fitted(w, keys, |n| {
+            if n.fract().is_zero() {
+                n.to_i32()
+            } else {
+                None
+            }
+        })
+    }
+
+    /// A [`Obj::decimal`] that `fit` turns into what its column holds; `None` from `fit`
+    /// drops the value with an "out of range" warning naming the field and the value.
+    fn fitted<T>(
+        self,
+        w: &mut Warnings,
+        keys: &[&'static str],
+        fit: impl FnOnce(Decimal) -> Option<T>,
+    ) -> Option<T> {
         let parsed = self.decimal(w, keys)?;
-        let fitted = limits::money(parsed);
+        let fitted = fit(parsed);
         if fitted.is_none() {
             let key = self.find(keys).map_or("", |(key, _)| key);
             w.push(format_args!(
@@ -172,26 +195,6 @@ impl<'v, 'p> Obj<'v, 'p> {
             ));
         }
         fitted
-    }
-
-    /// A quantity for an `INTEGER` column: a whole number that fits `i32`, else dropped with
-    /// a warning.
-    pub(crate) fn quantity(self, w: &mut Warnings, keys: &[&'static str]) -> Option<i32> {
-        let parsed = self.decimal(w, keys)?;
-        let whole = if parsed.fract().is_zero() {
-            parsed.to_i32()
-        } else {
-            None
-        };
-        if whole.is_none() {
-            let key = self.find(keys).map_or("", |(key, _)| key);
-            w.push(format_args!(
-                "{} {} out of range; not stored",
-                self.label(key),
-                limits::truncate(&parsed.to_string(), QUOTE_MAX)
-            ));
-        }
-        whole
     }
 
     /// A calendar date: `YYYY-MM-DD`, `DD/MM/YYYY` or an RFC 3339 timestamp, in the years

@@ -458,16 +458,21 @@ fn describe_transport(e: &reqwest::Error) -> String {
         "connection failed".to_owned()
     } else {
         // reqwest's message may contain the URL; the URL carries no secret (the token is a
-        // header), so it can stay. The chain is cut and escaped like any remote text.
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
-        mapper::mask::excerpt(&message)
+        // header), so it can stay.
+        error_chain(e)
     }
+}
+
+/// An error and its sources, `: `-separated, cut and escaped like any text from outside.
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    mapper::mask::excerpt(&message)
 }
 
 /// A URL for messages: no query string (it could carry anything).

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use tokio_util::sync::CancellationToken;
 
-use super::client::FetchError;
+use super::client::{FetchError, error_chain};
 use super::split::{EnvelopeError, Oversize, RawRecord, RecordLimits, Splitter, sniff_prospect_id};
 
 /// One record of the payload: mapped (or recognised as unchanged), or failed alone with its
@@ -176,14 +176,7 @@ fn describe_io(e: &std::io::Error, read_idle: Duration) -> String {
             read_idle.as_secs()
         );
     }
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    mapper::mask::excerpt(&message)
+    error_chain(e)
 }
 
 /// Counts bytes read and refuses to read past the cap.
