@@ -433,36 +433,36 @@ fn client_base_keeps_its_field_numbers() {
         2
     );
     field!(clients::ClientBase, source = Some("x".into()), 31, 2);
-    field!(clients::ClientBase, commercial_id = Some("x".into()), 32, 2);
+    field!(clients::ClientBase, commercial_id = Some("x".into()), 41, 2);
     field!(clients::ClientBase, bic = Some("x".into()), 33, 2);
-    field!(clients::ClientBase, civilite = Some("x".into()), 34, 2);
-    field!(clients::ClientBase, csp = Some("x".into()), 35, 2);
-    field!(clients::ClientBase, regime_social = Some("x".into()), 36, 2);
+    field!(clients::ClientBase, civilite = Some("x".into()), 32, 2);
+    field!(clients::ClientBase, csp = Some("x".into()), 34, 2);
+    field!(clients::ClientBase, regime_social = Some("x".into()), 35, 2);
     field!(
         clients::ClientBase,
         lieu_naissance = Some("x".into()),
-        37,
+        36,
         2
     );
     field!(
         clients::ClientBase,
         pays_naissance = Some("x".into()),
-        38,
+        37,
         2
     );
     field!(
         clients::ClientBase,
         etape_courante = Some("x".into()),
-        39,
+        38,
         2
     );
     field!(
         clients::ClientBase,
         is_politically_exposed = Some(true),
-        40,
+        39,
         0
     );
-    field!(clients::ClientBase, numss = Some("x".into()), 41, 2);
+    field!(clients::ClientBase, numss = Some("x".into()), 40, 2);
 }
 
 #[test]
