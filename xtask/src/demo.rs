@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use proto::clients::{ListClientsBaseRequest, PaginationRequest};
-use proto::contrats::ListContratsRequest;
+use proto::contrats::ListContratRequest;
 use proto::winleadplus::{
     GetSyncStatusRequest, SyncProspectsRequest, UpdateWinLeadPlusConfigRequest, WinLeadPlusSyncLog,
 };
@@ -229,9 +229,9 @@ async fn show_clients(stack: &Stack, org: Uuid) -> anyhow::Result<()> {
         let contracts = stack
             .contrats
             .clone()
-            .list(ListContratsRequest {
+            .list(ListContratRequest {
                 organisation_id: org.to_string(),
-                client_id: Some(c.id.clone()),
+                client_id: c.id.clone(),
                 ..Default::default()
             })
             .await

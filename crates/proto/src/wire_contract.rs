@@ -806,50 +806,6 @@ fn get_contrat_request_keeps_its_field_numbers() {
 }
 
 #[test]
-fn list_contrats_request_keeps_its_field_numbers() {
-    field!(
-        contrats::ListContratsRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-    field!(
-        contrats::ListContratsRequest,
-        client_id = Some("x".into()),
-        2,
-        2
-    );
-    field!(
-        contrats::ListContratsRequest,
-        source = Some("x".into()),
-        3,
-        2
-    );
-    field!(
-        contrats::ListContratsRequest,
-        pagination = Some(Default::default()),
-        4,
-        2
-    );
-}
-
-#[test]
-fn list_contrats_response_keeps_its_field_numbers() {
-    field!(
-        contrats::ListContratsResponse,
-        contrats = vec![Default::default()],
-        1,
-        2
-    );
-    field!(
-        contrats::ListContratsResponse,
-        pagination = Some(Default::default()),
-        2,
-        2
-    );
-}
-
-#[test]
 fn services_keep_their_full_names() {
     assert_eq!(
         clients::client_base_service_server::SERVICE_NAME,
