@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use proto::clients::{ListClientsBaseRequest, PaginationRequest};
-use proto::contrats::ListContratsRequest;
+use proto::contrats::{GetContratRequest, ListContratRequest};
 use proto::winleadplus::{
     GetSyncStatusRequest, SyncProspectsRequest, UpdateWinLeadPlusConfigRequest, WinLeadPlusSyncLog,
 };
@@ -225,13 +225,14 @@ async fn show_clients(stack: &Stack, org: Uuid) -> anyhow::Result<()> {
         .into_inner();
     let total = clients.pagination.map_or(0, |p| p.total);
     println!("   A few of the {total} clients in client-core (source WinLeadPlus):");
+    let first_client = clients.clients.first().map(|c| c.id.clone());
     for c in clients.clients {
         let contracts = stack
             .contrats
             .clone()
-            .list(ListContratsRequest {
+            .list(ListContratRequest {
                 organisation_id: org.to_string(),
-                client_id: Some(c.id.clone()),
+                client_id: c.id.clone(),
                 ..Default::default()
             })
             .await
@@ -245,6 +246,52 @@ async fn show_clients(stack: &Stack, org: Uuid) -> anyhow::Result<()> {
             c.telephone,
             c.compte_code,
             c.source.unwrap_or_default()
+        );
+    }
+    if let Some(client_id) = first_client {
+        show_contract(stack, org, client_id).await?;
+    }
+    Ok(())
+}
+
+/// One imported contract as the CRM's contract pages get it (`GetWithDetails`).
+async fn show_contract(stack: &Stack, org: Uuid, client_id: String) -> anyhow::Result<()> {
+    let mut contrats = stack.contrats.clone();
+    let listed = contrats
+        .list(ListContratRequest {
+            organisation_id: org.to_string(),
+            client_id,
+            ..Default::default()
+        })
+        .await
+        .context("contrats.List failed")?
+        .into_inner();
+    let Some(first) = listed.contrats.first() else {
+        return Ok(());
+    };
+    let details = contrats
+        .get_with_details(GetContratRequest {
+            id: first.id.clone(),
+        })
+        .await
+        .context("contrats.GetWithDetails failed")?
+        .into_inner();
+    let Some(c) = details.contrat else {
+        return Ok(());
+    };
+    println!(
+        "   Its contract {} \"{}\": {} {:.2} {}, {} line(s):",
+        c.reference,
+        c.titre,
+        c.statut,
+        c.montant,
+        c.devise,
+        details.lignes.len()
+    );
+    for l in details.lignes {
+        println!(
+            "     {} × {:<40} {:>9.2}  produit {}",
+            l.quantite, l.nom, l.prix_unitaire, l.produit_id
         );
     }
     Ok(())

@@ -20,8 +20,9 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "client-core", version, about)]
 pub struct Config {
-    /// gRPC listen address (clients.ClientBaseService, health, reflection).
-    #[arg(long, env = "CORE_GRPC_ADDR", default_value = "0.0.0.0:50051")]
+    /// gRPC listen address (clients.ClientBaseService, health, reflection). 50052 is the
+    /// CRM core service's port, where the frontend looks for clients (50051 is another one's).
+    #[arg(long, env = "CORE_GRPC_ADDR", default_value = "0.0.0.0:50052")]
     pub grpc_addr: SocketAddr,
 
     /// HTTP listen address (/healthz, /readyz, /metrics).

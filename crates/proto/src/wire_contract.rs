@@ -1,852 +1,799 @@
-//! The wire contract of PROTO_CONTRACT.md as a test: for every documented field, a message
-//! with only that field set encodes with the documented field number and wire type. Renumbering
-//! or retyping a field of the frontend's contract fails here.
+//! The wire contract of PROTO_CONTRACT.md as a test, in the frontend's terms.
+//!
+//! [`CONTRACT`] holds, for every message of the packages the CRM frontend calls (`winleadplus`,
+//! `clients`, `contrats`), every field the CRM numbers — number, name and type, as
+//! PROTO_CONTRACT.md lists them — and the fields we added. The test reads the descriptor
+//! `protoc` built from `proto/` and fails when a CRM field is renumbered, retyped or renamed,
+//! when a field of ours sits at or below the CRM's highest number of its message (where the
+//! CRM's next field would land, or already is), when a field appears that the table does not
+//! know, or when a message or RPC of the contract is missing. A second test encodes a few
+//! messages with the generated code, so the Rust types are checked against the same numbers.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use prost::Message;
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{DescriptorProto, FileDescriptorSet};
 
-use crate::{clients, contrats, winleadplus};
+use crate::{clients, contrats};
 
-/// Field number and wire type of the first (only) field of an encoded message.
-fn key_of(bytes: &[u8]) -> (u32, u32) {
-    let mut key: u64 = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        key |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            break;
+/// One message of the contract.
+struct Contracted {
+    /// Full name, `package.Message`.
+    name: &'static str,
+    /// The CRM's fields: `"number name type"`, the type as in a `.proto` file
+    /// (`optional string`, `repeated .clients.Adresse`, …).
+    crm: &'static [&'static str],
+    /// Ours, in the same form.
+    ours: &'static [&'static str],
+    /// Where PROTO_CONTRACT.md makes our numbers start (above the CRM's highest anyway).
+    ours_from: Option<u32>,
+}
+
+const fn crm(name: &'static str, crm: &'static [&'static str]) -> Contracted {
+    Contracted {
+        name,
+        crm,
+        ours: &[],
+        ours_from: None,
+    }
+}
+
+/// Every message of PROTO_CONTRACT.md's three frontend packages.
+const CONTRACT: &[Contracted] = &[
+    // --- winleadplus ---------------------------------------------------------------------
+    crm(
+        "winleadplus.WinLeadPlusConfig",
+        &[
+            "1 id string",
+            "2 organisation_id string",
+            "3 api_endpoint string",
+            "4 enabled bool",
+            "5 sync_interval_minutes int32",
+            "6 last_sync_at optional string",
+            "7 created_at string",
+            "8 updated_at string",
+            "9 has_api_token optional bool",
+        ],
+    ),
+    crm(
+        "winleadplus.UpdateWinLeadPlusConfigRequest",
+        &[
+            "1 id string",
+            "2 api_endpoint optional string",
+            "3 enabled optional bool",
+            "4 sync_interval_minutes optional int32",
+            "5 organisation_id optional string",
+            "6 api_token optional string",
+        ],
+    ),
+    crm(
+        "winleadplus.CreateWinLeadPlusConfigRequest",
+        &[
+            "1 organisation_id string",
+            "2 api_endpoint string",
+            "3 enabled bool",
+            "4 sync_interval_minutes int32",
+        ],
+    ),
+    crm(
+        "winleadplus.GetWinLeadPlusConfigRequest",
+        &["1 organisation_id string"],
+    ),
+    crm(
+        "winleadplus.HasWinLeadPlusConfigResponse",
+        &["1 enabled bool"],
+    ),
+    crm(
+        "winleadplus.WinLeadPlusMapping",
+        &[
+            "1 id string",
+            "2 organisation_id string",
+            "3 winleadplus_prospect_id string",
+            "4 crm_client_id string",
+            "5 crm_contrat_ids repeated string",
+            "6 last_synced_at string",
+        ],
+    ),
+    Contracted {
+        name: "winleadplus.WinLeadPlusSyncLog",
+        crm: &[
+            "1 id string",
+            "2 organisation_id string",
+            "3 started_at string",
+            "4 finished_at optional string",
+            "5 status string",
+            "6 total_prospects int32",
+            "7 created int32",
+            "8 updated int32",
+            "9 skipped int32",
+            "10 errors repeated string",
+        ],
+        ours: &[
+            "11 failed int32",
+            "12 dry_run bool",
+            "13 warnings repeated string",
+            "14 duration_ms int64",
+        ],
+        ours_from: None,
+    },
+    crm(
+        "winleadplus.ListWinLeadPlusSyncLogsRequest",
+        &["1 organisation_id string", "2 limit optional int32"],
+    ),
+    crm(
+        "winleadplus.ListWinLeadPlusSyncLogsResponse",
+        &["1 logs repeated .winleadplus.WinLeadPlusSyncLog"],
+    ),
+    crm(
+        "winleadplus.SyncProspectsRequest",
+        &["1 organisation_id string", "2 dry_run bool"],
+    ),
+    crm(
+        "winleadplus.SyncProspectsResponse",
+        &[
+            "1 success bool",
+            "2 sync_log .winleadplus.WinLeadPlusSyncLog",
+        ],
+    ),
+    crm(
+        "winleadplus.GetSyncStatusRequest",
+        &["1 organisation_id string"],
+    ),
+    Contracted {
+        name: "winleadplus.GetSyncStatusResponse",
+        crm: &[
+            "1 is_syncing bool",
+            "2 current_sync_id optional string",
+            "3 last_sync_at optional string",
+        ],
+        ours: &["4 processed int32", "5 total int32"],
+        ours_from: None,
+    },
+    crm(
+        "winleadplus.TestConnectionRequest",
+        &[
+            "1 organisation_id string",
+            "2 api_endpoint string",
+            "3 api_token optional string",
+        ],
+    ),
+    Contracted {
+        name: "winleadplus.TestConnectionResponse",
+        crm: &["1 success bool", "2 message string"],
+        ours: &["3 http_status int32", "4 latency_ms int64"],
+        ours_from: None,
+    },
+    crm("winleadplus.Empty", &[]),
+    // --- clients ---------------------------------------------------------------------------
+    Contracted {
+        name: "clients.ClientBase",
+        crm: &[
+            "1 id string",
+            "2 organisation_id string",
+            "3 type_client string",
+            "4 nom string",
+            "5 prenom string",
+            "6 date_naissance string",
+            "7 compte_code string",
+            "8 partenaire_id string",
+            "9 date_creation string",
+            "10 telephone string",
+            "11 email string",
+            "12 statut string",
+            "13 created_at string",
+            "14 updated_at string",
+            "15 adresses repeated .clients.Adresse",
+            "16 societe_id optional string",
+            "17 profession optional string",
+            "18 iban optional string",
+            "19 mandat_sepa optional bool",
+            "20 kyc_status optional string",
+            "21 gdpr_consent optional bool",
+            "22 gdpr_consent_date optional string",
+            "23 langue optional string",
+            "24 has_conciergerie optional bool",
+            "25 has_justi_plus optional bool",
+            "26 has_wincash optional bool",
+            "27 uuid_wincash optional string",
+            "28 uuid_justi_plus optional string",
+            "29 date_premiere_souscription optional string",
+            "30 canal_acquisition optional string",
+            "31 source optional string",
+            // Read by the frontend since Feb 23, 2026.
+            "32 civilite optional string",
+            "33 bic optional string",
+            "34 csp optional string",
+            "35 regime_social optional string",
+            "36 lieu_naissance optional string",
+            "37 pays_naissance optional string",
+            "38 etape_courante optional string",
+            "39 is_politically_exposed optional bool",
+            "40 numss optional string",
+        ],
+        ours: &["41 commercial_id optional string"],
+        ours_from: Some(41),
+    },
+    crm(
+        "clients.CreateClientBaseRequest",
+        &[
+            "1 organisation_id string",
+            "2 type_client string",
+            "3 nom string",
+            "4 prenom string",
+            "5 date_naissance string",
+            "6 compte_code string",
+            "7 partenaire_id string",
+            "8 telephone string",
+            "9 email string",
+            "10 statut string",
+            "11 societe_id optional string",
+            "12 has_conciergerie optional bool",
+            "13 has_justi_plus optional bool",
+            "14 has_wincash optional bool",
+            "15 uuid_wincash optional string",
+            "16 uuid_justi_plus optional string",
+            "17 date_premiere_souscription optional string",
+            "18 canal_acquisition optional string",
+            "19 source optional string",
+            // Sent by the frontend's edit dialog since Feb 23, 2026.
+            "20 iban optional string",
+            "21 mandat_sepa optional bool",
+            "22 civilite optional string",
+            "23 bic optional string",
+            "24 csp optional string",
+            "25 regime_social optional string",
+            "26 lieu_naissance optional string",
+            "27 pays_naissance optional string",
+            "28 etape_courante optional string",
+            "29 is_politically_exposed optional bool",
+            "30 numss optional string",
+        ],
+    ),
+    crm(
+        "clients.UpdateClientBaseRequest",
+        &[
+            "1 id string",
+            "2 type_client optional string",
+            "3 nom optional string",
+            "4 prenom optional string",
+            "5 date_naissance optional string",
+            "6 compte_code optional string",
+            "7 partenaire_id optional string",
+            "8 telephone optional string",
+            "9 email optional string",
+            "10 statut optional string",
+            "11 societe_id optional string",
+            "12 has_conciergerie optional bool",
+            "13 has_justi_plus optional bool",
+            "14 has_wincash optional bool",
+            "15 uuid_wincash optional string",
+            "16 uuid_justi_plus optional string",
+            "17 date_premiere_souscription optional string",
+            "18 canal_acquisition optional string",
+            "19 source optional string",
+            "20 iban optional string",
+            "21 mandat_sepa optional bool",
+            "22 civilite optional string",
+            "23 bic optional string",
+            "24 csp optional string",
+            "25 regime_social optional string",
+            "26 lieu_naissance optional string",
+            "27 pays_naissance optional string",
+            "28 etape_courante optional string",
+            "29 is_politically_exposed optional bool",
+            "30 numss optional string",
+        ],
+    ),
+    crm("clients.GetClientBaseRequest", &["1 id string"]),
+    crm("clients.DeleteClientBaseRequest", &["1 id string"]),
+    crm("clients.DeleteResponse", &["1 success bool"]),
+    crm(
+        "clients.ListClientsBaseRequest",
+        &[
+            "1 organisation_id string",
+            "2 statut_id optional string",
+            "3 societe_id optional string",
+            "4 search optional string",
+            "5 source optional string",
+            "6 pagination .clients.PaginationRequest",
+        ],
+    ),
+    crm(
+        "clients.ListClientsBaseResponse",
+        &[
+            "1 clients repeated .clients.ClientBase",
+            "2 pagination .clients.PaginationResponse",
+        ],
+    ),
+    crm(
+        "clients.PaginationRequest",
+        &[
+            "1 page int32",
+            "2 limit int32",
+            "3 sort_by string",
+            "4 sort_order string",
+        ],
+    ),
+    crm(
+        "clients.PaginationResponse",
+        &[
+            "1 total int32",
+            "2 page int32",
+            "3 limit int32",
+            "4 total_pages int32",
+        ],
+    ),
+    crm(
+        "clients.SearchClientRequest",
+        &[
+            "1 organisation_id string",
+            "2 telephone string",
+            "3 nom string",
+        ],
+    ),
+    crm(
+        "clients.SearchClientResponse",
+        &["1 found bool", "2 client .clients.ClientBase"],
+    ),
+    crm(
+        "clients.Adresse",
+        &[
+            "1 id string",
+            "2 client_base_id string",
+            "3 ligne1 string",
+            "4 ligne2 string",
+            "5 code_postal string",
+            "6 ville string",
+            "7 pays string",
+            "8 type string",
+            "9 created_at string",
+            "10 updated_at string",
+        ],
+    ),
+    // --- contrats --------------------------------------------------------------------------
+    Contracted {
+        name: "contrats.Contrat",
+        crm: &[
+            "1 id string",
+            "2 organisation_id string",
+            "3 reference string",
+            "4 titre string",
+            "5 description string",
+            "6 type string",
+            "7 statut string",
+            "8 date_debut string",
+            "9 date_fin string",
+            "10 date_signature string",
+            "11 montant double",
+            "12 devise string",
+            "13 frequence_facturation string",
+            "14 document_url string",
+            "15 fournisseur string",
+            "16 client_id string",
+            "17 commercial_id string",
+            "18 societe_id string",
+            "19 notes string",
+            "20 created_at string",
+            "21 updated_at string",
+            "22 jour_prelevement optional int32",
+            "23 prochaine_date_prelevement optional string",
+        ],
+        ours: &["30 source string", "31 external_id optional string"],
+        ours_from: Some(30),
+    },
+    Contracted {
+        name: "contrats.LigneContrat",
+        crm: &[
+            "1 id string",
+            "2 contrat_id string",
+            "3 produit_id string",
+            "4 periode_facturation_id string",
+            "5 quantite int32",
+            "6 prix_unitaire double",
+            "7 canal_vente string",
+            "8 created_at string",
+            "9 updated_at string",
+        ],
+        ours: &[
+            "20 nom string",
+            "21 categorie optional string",
+            "22 offre_id optional string",
+        ],
+        ours_from: Some(20),
+    },
+    crm(
+        "contrats.ContratWithDetails",
+        &[
+            "1 contrat .contrats.Contrat",
+            "2 lignes repeated .contrats.LigneContrat",
+            "3 historique repeated .contrats.HistoriqueStatutContrat",
+        ],
+    ),
+    crm(
+        "contrats.HistoriqueStatutContrat",
+        &[
+            "1 id string",
+            "2 contrat_id string",
+            "3 ancien_statut_id string",
+            "4 nouveau_statut_id string",
+            "5 date_changement string",
+            "6 created_at string",
+            "7 updated_at string",
+        ],
+    ),
+    crm("contrats.GetContratRequest", &["1 id string"]),
+    crm(
+        "contrats.GetContratByReferenceRequest",
+        &["1 organisation_id string", "2 reference string"],
+    ),
+    crm(
+        "contrats.ListContratRequest",
+        &[
+            "1 organisation_id string",
+            "2 client_id string",
+            "3 commercial_id string",
+            "4 societe_id string",
+            "5 statut string",
+            "6 search string",
+            "7 pagination .contrats.Pagination",
+        ],
+    ),
+    crm(
+        "contrats.ListContratResponse",
+        &[
+            "1 contrats repeated .contrats.Contrat",
+            "2 pagination .contrats.PaginationResult",
+        ],
+    ),
+    crm(
+        "contrats.Pagination",
+        &[
+            "1 page int32",
+            "2 limit int32",
+            "3 sort_by string",
+            "4 sort_order string",
+        ],
+    ),
+    crm(
+        "contrats.PaginationResult",
+        &[
+            "1 total int32",
+            "2 page int32",
+            "3 limit int32",
+            "4 total_pages int32",
+        ],
+    ),
+    crm("contrats.DeleteResponse", &["1 success bool"]),
+    crm("contrats.DeleteContratRequest", &["1 id string"]),
+    crm(
+        "contrats.CreateContratRequest",
+        &[
+            "1 organisation_id string",
+            "2 reference string",
+            "3 titre string",
+            "4 description string",
+            "5 type string",
+            "6 statut string",
+            "7 date_debut string",
+            "8 date_fin string",
+            "9 date_signature string",
+            "10 montant double",
+            "11 devise string",
+            "12 frequence_facturation string",
+            "13 document_url string",
+            "14 fournisseur string",
+            "15 client_id string",
+            "16 commercial_id string",
+            "17 societe_id string",
+            "18 notes string",
+            "19 jour_prelevement optional int32",
+        ],
+    ),
+    crm(
+        "contrats.UpdateContratRequest",
+        &[
+            "1 id string",
+            "2 reference string",
+            "3 titre string",
+            "4 description string",
+            "5 type string",
+            "6 statut string",
+            "7 date_debut string",
+            "8 date_fin string",
+            "9 date_signature string",
+            "10 montant double",
+            "11 devise string",
+            "12 frequence_facturation string",
+            "13 document_url string",
+            "14 fournisseur string",
+            "15 client_id string",
+            "16 commercial_id string",
+            "17 societe_id string",
+            "18 notes string",
+            "19 jour_prelevement optional int32",
+        ],
+    ),
+];
+
+/// Every RPC of the contract: `package.Service/Method request response`.
+const RPCS: &[&str] = &[
+    "winleadplus.WinLeadPlusSyncService/SyncProspects .winleadplus.SyncProspectsRequest .winleadplus.SyncProspectsResponse",
+    "winleadplus.WinLeadPlusSyncService/GetSyncStatus .winleadplus.GetSyncStatusRequest .winleadplus.GetSyncStatusResponse",
+    "winleadplus.WinLeadPlusSyncService/GetSyncLogs .winleadplus.ListWinLeadPlusSyncLogsRequest .winleadplus.ListWinLeadPlusSyncLogsResponse",
+    "winleadplus.WinLeadPlusSyncService/TestConnection .winleadplus.TestConnectionRequest .winleadplus.TestConnectionResponse",
+    "winleadplus.WinLeadPlusSyncService/GetConfig .winleadplus.GetWinLeadPlusConfigRequest .winleadplus.WinLeadPlusConfig",
+    "winleadplus.WinLeadPlusSyncService/SaveConfig .winleadplus.UpdateWinLeadPlusConfigRequest .winleadplus.WinLeadPlusConfig",
+    "winleadplus.WinLeadPlusSyncService/HasConfig .winleadplus.GetWinLeadPlusConfigRequest .winleadplus.HasWinLeadPlusConfigResponse",
+    "clients.ClientBaseService/Create .clients.CreateClientBaseRequest .clients.ClientBase",
+    "clients.ClientBaseService/Update .clients.UpdateClientBaseRequest .clients.ClientBase",
+    "clients.ClientBaseService/Get .clients.GetClientBaseRequest .clients.ClientBase",
+    "clients.ClientBaseService/List .clients.ListClientsBaseRequest .clients.ListClientsBaseResponse",
+    "clients.ClientBaseService/Delete .clients.DeleteClientBaseRequest .clients.DeleteResponse",
+    "clients.ClientBaseService/Search .clients.SearchClientRequest .clients.SearchClientResponse",
+    "contrats.ContratService/Get .contrats.GetContratRequest .contrats.Contrat",
+    "contrats.ContratService/GetByReference .contrats.GetContratByReferenceRequest .contrats.Contrat",
+    "contrats.ContratService/List .contrats.ListContratRequest .contrats.ListContratResponse",
+    "contrats.ContratService/GetWithDetails .contrats.GetContratRequest .contrats.ContratWithDetails",
+    "contrats.ContratService/Create .contrats.CreateContratRequest .contrats.Contrat",
+    "contrats.ContratService/Update .contrats.UpdateContratRequest .contrats.Contrat",
+    "contrats.ContratService/Delete .contrats.DeleteContratRequest .contrats.DeleteResponse",
+];
+
+/// The packages the frontend calls: every message in them must be in [`CONTRACT`].
+const FRONTEND_PACKAGES: &[&str] = &["winleadplus", "clients", "contrats"];
+
+/// A field as the descriptor has it: (name, type as in a `.proto` file).
+type Fields = BTreeMap<u32, (String, String)>;
+
+fn descriptor() -> FileDescriptorSet {
+    FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).unwrap()
+}
+
+/// Every message of the frontend's packages, by full name.
+fn messages(set: &FileDescriptorSet) -> BTreeMap<String, Fields> {
+    let mut out = BTreeMap::new();
+    for file in &set.file {
+        let package = file.package();
+        if !FRONTEND_PACKAGES.contains(&package) {
+            continue;
+        }
+        for message in &file.message_type {
+            out.insert(format!("{package}.{}", message.name()), fields(message));
         }
     }
-    ((key >> 3) as u32, (key & 7) as u32)
+    out
 }
 
-fn check<M: Message + Default>(message: M, expected: (u32, u32), what: &str) {
-    let bytes = message.encode_to_vec();
-    assert!(!bytes.is_empty(), "{what}: nothing encoded");
-    assert_eq!(
-        key_of(&bytes),
-        expected,
-        "{what}: (field number, wire type)"
-    );
+fn fields(message: &DescriptorProto) -> Fields {
+    message
+        .field
+        .iter()
+        .map(|f| {
+            let base = match f.r#type() {
+                Type::Message | Type::Enum => f.type_name().to_owned(),
+                Type::String => "string".to_owned(),
+                Type::Bool => "bool".to_owned(),
+                Type::Int32 => "int32".to_owned(),
+                Type::Int64 => "int64".to_owned(),
+                Type::Double => "double".to_owned(),
+                other => format!("{other:?}"),
+            };
+            let ty = if f.label() == Label::Repeated {
+                format!("repeated {base}")
+            } else if f.proto3_optional() {
+                format!("optional {base}")
+            } else {
+                base
+            };
+            (
+                u32::try_from(f.number()).unwrap(),
+                (f.name().to_owned(), ty),
+            )
+        })
+        .collect()
 }
 
-macro_rules! field {
-    ($msg:ty, $field:ident = $value:expr, $number:expr, $wire:expr) => {
-        check(
-            <$msg>::default_with(|m| m.$field = $value),
-            ($number, $wire),
-            concat!(stringify!($msg), ".", stringify!($field)),
-        )
-    };
+/// `"number name type"` → (number, (name, type)).
+fn parse(spec: &str) -> (u32, (String, String)) {
+    let mut parts = spec.splitn(3, ' ');
+    let number = parts.next().unwrap().parse().unwrap();
+    let name = parts.next().unwrap().to_owned();
+    let ty = parts.next().unwrap().to_owned();
+    (number, (name, ty))
 }
 
-trait DefaultWith: Default {
-    fn default_with(f: impl FnOnce(&mut Self)) -> Self {
-        let mut m = Self::default();
-        f(&mut m);
-        m
+/// What is wrong with one message against its row of [`CONTRACT`] (nothing: empty).
+fn problems(expected: &Contracted, actual: &Fields) -> Vec<String> {
+    let name = expected.name;
+    let mut out = Vec::new();
+    let crm: Fields = expected.crm.iter().map(|s| parse(s)).collect();
+    let ours: Fields = expected.ours.iter().map(|s| parse(s)).collect();
+    for (number, field) in &crm {
+        match actual.get(number) {
+            Some(found) if found == field => {}
+            Some((n, t)) => out.push(format!(
+                "{name}: field {number} is `{t} {n}`, the CRM has `{} {}`",
+                field.1, field.0
+            )),
+            None => out.push(format!(
+                "{name}: the CRM's field {number} `{} {}` is missing",
+                field.1, field.0
+            )),
+        }
     }
-}
-impl<T: Default> DefaultWith for T {}
-
-#[test]
-fn win_lead_plus_config_keeps_its_field_numbers() {
-    field!(winleadplus::WinLeadPlusConfig, id = "x".into(), 1, 2);
-    field!(
-        winleadplus::WinLeadPlusConfig,
-        organisation_id = "x".into(),
-        2,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusConfig,
-        api_endpoint = "x".into(),
-        3,
-        2
-    );
-    field!(winleadplus::WinLeadPlusConfig, enabled = true, 4, 0);
-    field!(
-        winleadplus::WinLeadPlusConfig,
-        sync_interval_minutes = 1,
-        5,
-        0
-    );
-    field!(
-        winleadplus::WinLeadPlusConfig,
-        last_sync_at = Some("x".into()),
-        6,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusConfig,
-        created_at = "x".into(),
-        7,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusConfig,
-        updated_at = "x".into(),
-        8,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusConfig,
-        has_api_token = Some(true),
-        9,
-        0
-    );
+    let crm_max = crm.keys().max().copied().unwrap_or(0);
+    let floor = expected.ours_from.unwrap_or(0).max(crm_max + 1);
+    for (number, field) in &ours {
+        if *number < floor {
+            out.push(format!(
+                "{name}: our field `{}` has number {number}; ours start at {floor} (the CRM's highest is {crm_max})",
+                field.0
+            ));
+        }
+        if actual.get(number) != Some(field) {
+            out.push(format!(
+                "{name}: our field {number} `{} {}` is not in the .proto as listed",
+                field.1, field.0
+            ));
+        }
+    }
+    for (number, (n, t)) in actual {
+        if !crm.contains_key(number) && !ours.contains_key(number) {
+            out.push(format!(
+                "{name}: field {number} `{t} {n}` is in neither the CRM's list nor ours: add it to CONTRACT (from {floor})"
+            ));
+        }
+    }
+    out
 }
 
 #[test]
-fn update_win_lead_plus_config_request_keeps_its_field_numbers() {
-    field!(
-        winleadplus::UpdateWinLeadPlusConfigRequest,
-        id = "x".into(),
-        1,
-        2
-    );
-    field!(
-        winleadplus::UpdateWinLeadPlusConfigRequest,
-        api_endpoint = Some("x".into()),
-        2,
-        2
-    );
-    field!(
-        winleadplus::UpdateWinLeadPlusConfigRequest,
-        enabled = Some(true),
-        3,
-        0
-    );
-    field!(
-        winleadplus::UpdateWinLeadPlusConfigRequest,
-        sync_interval_minutes = Some(1),
-        4,
-        0
-    );
-    field!(
-        winleadplus::UpdateWinLeadPlusConfigRequest,
-        organisation_id = Some("x".into()),
-        5,
-        2
-    );
-    field!(
-        winleadplus::UpdateWinLeadPlusConfigRequest,
-        api_token = Some("x".into()),
-        6,
-        2
-    );
+fn every_message_of_the_frontend_packages_matches_proto_contract_md() {
+    let actual = messages(&descriptor());
+    let mut out = Vec::new();
+    for expected in CONTRACT {
+        match actual.get(expected.name) {
+            Some(fields) => out.extend(problems(expected, fields)),
+            None => out.push(format!("{}: message missing", expected.name)),
+        }
+    }
+    let listed: BTreeSet<&str> = CONTRACT.iter().map(|m| m.name).collect();
+    for name in actual.keys() {
+        if !listed.contains(name.as_str()) {
+            out.push(format!(
+                "{name}: not in CONTRACT; the wire test must cover it"
+            ));
+        }
+    }
+    assert!(out.is_empty(), "wire contract broken:\n{}", out.join("\n"));
 }
 
 #[test]
-fn create_win_lead_plus_config_request_keeps_its_field_numbers() {
-    field!(
-        winleadplus::CreateWinLeadPlusConfigRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-    field!(
-        winleadplus::CreateWinLeadPlusConfigRequest,
-        api_endpoint = "x".into(),
-        2,
-        2
-    );
-    field!(
-        winleadplus::CreateWinLeadPlusConfigRequest,
-        enabled = true,
-        3,
-        0
-    );
-    field!(
-        winleadplus::CreateWinLeadPlusConfigRequest,
-        sync_interval_minutes = 1,
-        4,
-        0
-    );
+fn every_rpc_of_the_contract_keeps_its_name_and_types() {
+    let set = descriptor();
+    let mut actual = BTreeSet::new();
+    for file in &set.file {
+        for service in &file.service {
+            for method in &service.method {
+                actual.insert(format!(
+                    "{}.{}/{} {} {}",
+                    file.package(),
+                    service.name(),
+                    method.name(),
+                    method.input_type(),
+                    method.output_type()
+                ));
+            }
+        }
+    }
+    let missing: Vec<&&str> = RPCS.iter().filter(|r| !actual.contains(**r)).collect();
+    assert!(missing.is_empty(), "RPCs missing or changed: {missing:#?}");
+}
+
+/// The checker itself: each way of breaking the contract is caught.
+#[test]
+fn the_checker_catches_a_clash_a_rename_a_retype_and_an_unknown_field() {
+    let expected = Contracted {
+        name: "t.M",
+        crm: &["1 a string", "2 b optional bool"],
+        ours: &["5 c string"],
+        ours_from: Some(5),
+    };
+    let fields = |specs: &[&str]| -> Fields { specs.iter().map(|s| parse(s)).collect() };
+    let good = fields(&["1 a string", "2 b optional bool", "5 c string"]);
+    assert!(problems(&expected, &good).is_empty());
+    let broken = [
+        // Ours moved into the CRM's numbers.
+        fields(&["1 a string", "2 c string", "5 b optional bool"]),
+        // A CRM field renamed.
+        fields(&["1 aa string", "2 b optional bool", "5 c string"]),
+        // A CRM field retyped.
+        fields(&["1 a string", "2 b bool", "5 c string"]),
+        // A field nobody listed.
+        fields(&[
+            "1 a string",
+            "2 b optional bool",
+            "3 d string",
+            "5 c string",
+        ]),
+    ];
+    for actual in broken {
+        assert!(!problems(&expected, &actual).is_empty(), "{actual:?}");
+    }
+    let too_low = Contracted {
+        ours: &["2 c string"],
+        ..expected
+    };
+    assert!(!problems(&too_low, &fields(&["1 a string", "2 c string"])).is_empty());
+}
+
+/// Field number and wire type of the first (only) field of an encoded message.
+fn key_of<M: Message>(message: &M) -> (u64, u64) {
+    let bytes = message.encode_to_vec();
+    let key = prost::encoding::decode_varint(&mut bytes.as_slice()).unwrap();
+    (key >> 3, key & 7)
 }
 
 #[test]
-fn get_win_lead_plus_config_request_keeps_its_field_numbers() {
-    field!(
-        winleadplus::GetWinLeadPlusConfigRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-}
-
-#[test]
-fn has_win_lead_plus_config_response_keeps_its_field_numbers() {
-    field!(
-        winleadplus::HasWinLeadPlusConfigResponse,
-        enabled = true,
-        1,
-        0
-    );
-}
-
-#[test]
-fn win_lead_plus_mapping_keeps_its_field_numbers() {
-    field!(winleadplus::WinLeadPlusMapping, id = "x".into(), 1, 2);
-    field!(
-        winleadplus::WinLeadPlusMapping,
-        organisation_id = "x".into(),
-        2,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusMapping,
-        winleadplus_prospect_id = "x".into(),
-        3,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusMapping,
-        crm_client_id = "x".into(),
-        4,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusMapping,
-        crm_contrat_ids = vec!["x".into()],
-        5,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusMapping,
-        last_synced_at = "x".into(),
-        6,
-        2
-    );
-}
-
-#[test]
-fn win_lead_plus_sync_log_keeps_its_field_numbers() {
-    field!(winleadplus::WinLeadPlusSyncLog, id = "x".into(), 1, 2);
-    field!(
-        winleadplus::WinLeadPlusSyncLog,
-        organisation_id = "x".into(),
-        2,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusSyncLog,
-        started_at = "x".into(),
-        3,
-        2
-    );
-    field!(
-        winleadplus::WinLeadPlusSyncLog,
-        finished_at = Some("x".into()),
-        4,
-        2
-    );
-    field!(winleadplus::WinLeadPlusSyncLog, status = "x".into(), 5, 2);
-    field!(winleadplus::WinLeadPlusSyncLog, total_prospects = 1, 6, 0);
-    field!(winleadplus::WinLeadPlusSyncLog, created = 1, 7, 0);
-    field!(winleadplus::WinLeadPlusSyncLog, updated = 1, 8, 0);
-    field!(winleadplus::WinLeadPlusSyncLog, skipped = 1, 9, 0);
-    field!(
-        winleadplus::WinLeadPlusSyncLog,
-        errors = vec!["x".into()],
-        10,
-        2
-    );
-    field!(winleadplus::WinLeadPlusSyncLog, failed = 1, 11, 0);
-    field!(winleadplus::WinLeadPlusSyncLog, dry_run = true, 12, 0);
-    field!(
-        winleadplus::WinLeadPlusSyncLog,
-        warnings = vec!["x".into()],
-        13,
-        2
-    );
-    field!(winleadplus::WinLeadPlusSyncLog, duration_ms = 1, 14, 0);
-}
-
-#[test]
-fn list_win_lead_plus_sync_logs_request_keeps_its_field_numbers() {
-    field!(
-        winleadplus::ListWinLeadPlusSyncLogsRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-    field!(
-        winleadplus::ListWinLeadPlusSyncLogsRequest,
-        limit = Some(1),
-        2,
-        0
-    );
-}
-
-#[test]
-fn list_win_lead_plus_sync_logs_response_keeps_its_field_numbers() {
-    field!(
-        winleadplus::ListWinLeadPlusSyncLogsResponse,
-        logs = vec![Default::default()],
-        1,
-        2
-    );
-}
-
-#[test]
-fn sync_prospects_request_keeps_its_field_numbers() {
-    field!(
-        winleadplus::SyncProspectsRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-    field!(winleadplus::SyncProspectsRequest, dry_run = true, 2, 0);
-}
-
-#[test]
-fn sync_prospects_response_keeps_its_field_numbers() {
-    field!(winleadplus::SyncProspectsResponse, success = true, 1, 0);
-    field!(
-        winleadplus::SyncProspectsResponse,
-        sync_log = Some(Default::default()),
-        2,
-        2
-    );
-}
-
-#[test]
-fn get_sync_status_request_keeps_its_field_numbers() {
-    field!(
-        winleadplus::GetSyncStatusRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-}
-
-#[test]
-fn get_sync_status_response_keeps_its_field_numbers() {
-    field!(winleadplus::GetSyncStatusResponse, is_syncing = true, 1, 0);
-    field!(
-        winleadplus::GetSyncStatusResponse,
-        current_sync_id = Some("x".into()),
-        2,
-        2
-    );
-    field!(
-        winleadplus::GetSyncStatusResponse,
-        last_sync_at = Some("x".into()),
-        3,
-        2
-    );
-    field!(winleadplus::GetSyncStatusResponse, processed = 1, 4, 0);
-    field!(winleadplus::GetSyncStatusResponse, total = 1, 5, 0);
-}
-
-#[test]
-fn test_connection_request_keeps_its_field_numbers() {
-    field!(
-        winleadplus::TestConnectionRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-    field!(
-        winleadplus::TestConnectionRequest,
-        api_endpoint = "x".into(),
-        2,
-        2
-    );
-    field!(
-        winleadplus::TestConnectionRequest,
-        api_token = Some("x".into()),
-        3,
-        2
-    );
-}
-
-#[test]
-fn test_connection_response_keeps_its_field_numbers() {
-    field!(winleadplus::TestConnectionResponse, success = true, 1, 0);
-    field!(
-        winleadplus::TestConnectionResponse,
-        message = "x".into(),
-        2,
-        2
-    );
-    field!(winleadplus::TestConnectionResponse, http_status = 1, 3, 0);
-    field!(winleadplus::TestConnectionResponse, latency_ms = 1, 4, 0);
-}
-
-#[test]
-fn client_base_keeps_its_field_numbers() {
-    field!(clients::ClientBase, id = "x".into(), 1, 2);
-    field!(clients::ClientBase, organisation_id = "x".into(), 2, 2);
-    field!(clients::ClientBase, type_client = "x".into(), 3, 2);
-    field!(clients::ClientBase, nom = "x".into(), 4, 2);
-    field!(clients::ClientBase, prenom = "x".into(), 5, 2);
-    field!(clients::ClientBase, date_naissance = "x".into(), 6, 2);
-    field!(clients::ClientBase, compte_code = "x".into(), 7, 2);
-    field!(clients::ClientBase, partenaire_id = "x".into(), 8, 2);
-    field!(clients::ClientBase, date_creation = "x".into(), 9, 2);
-    field!(clients::ClientBase, telephone = "x".into(), 10, 2);
-    field!(clients::ClientBase, email = "x".into(), 11, 2);
-    field!(clients::ClientBase, statut = "x".into(), 12, 2);
-    field!(clients::ClientBase, created_at = "x".into(), 13, 2);
-    field!(clients::ClientBase, updated_at = "x".into(), 14, 2);
-    field!(
-        clients::ClientBase,
-        adresses = vec![Default::default()],
-        15,
-        2
-    );
-    field!(clients::ClientBase, societe_id = Some("x".into()), 16, 2);
-    field!(clients::ClientBase, profession = Some("x".into()), 17, 2);
-    field!(clients::ClientBase, iban = Some("x".into()), 18, 2);
-    field!(clients::ClientBase, mandat_sepa = Some(true), 19, 0);
-    field!(clients::ClientBase, kyc_status = Some("x".into()), 20, 2);
-    field!(clients::ClientBase, gdpr_consent = Some(true), 21, 0);
-    field!(
-        clients::ClientBase,
-        gdpr_consent_date = Some("x".into()),
-        22,
-        2
-    );
-    field!(clients::ClientBase, langue = Some("x".into()), 23, 2);
-    field!(clients::ClientBase, has_conciergerie = Some(true), 24, 0);
-    field!(clients::ClientBase, has_justi_plus = Some(true), 25, 0);
-    field!(clients::ClientBase, has_wincash = Some(true), 26, 0);
-    field!(clients::ClientBase, uuid_wincash = Some("x".into()), 27, 2);
-    field!(
-        clients::ClientBase,
-        uuid_justi_plus = Some("x".into()),
-        28,
-        2
-    );
-    field!(
-        clients::ClientBase,
-        date_premiere_souscription = Some("x".into()),
-        29,
-        2
-    );
-    field!(
-        clients::ClientBase,
-        canal_acquisition = Some("x".into()),
-        30,
-        2
-    );
-    field!(clients::ClientBase, source = Some("x".into()), 31, 2);
-    field!(clients::ClientBase, commercial_id = Some("x".into()), 32, 2);
-    field!(clients::ClientBase, bic = Some("x".into()), 33, 2);
-    field!(clients::ClientBase, civilite = Some("x".into()), 34, 2);
-    field!(clients::ClientBase, csp = Some("x".into()), 35, 2);
-    field!(clients::ClientBase, regime_social = Some("x".into()), 36, 2);
-    field!(
-        clients::ClientBase,
-        lieu_naissance = Some("x".into()),
-        37,
-        2
-    );
-    field!(
-        clients::ClientBase,
-        pays_naissance = Some("x".into()),
-        38,
-        2
-    );
-    field!(
-        clients::ClientBase,
-        etape_courante = Some("x".into()),
-        39,
-        2
-    );
-    field!(
-        clients::ClientBase,
-        is_politically_exposed = Some(true),
-        40,
-        0
-    );
-    field!(clients::ClientBase, numss = Some("x".into()), 41, 2);
-}
-
-#[test]
-fn create_client_base_request_keeps_its_field_numbers() {
-    field!(
-        clients::CreateClientBaseRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        type_client = "x".into(),
-        2,
-        2
-    );
-    field!(clients::CreateClientBaseRequest, nom = "x".into(), 3, 2);
-    field!(clients::CreateClientBaseRequest, prenom = "x".into(), 4, 2);
-    field!(
-        clients::CreateClientBaseRequest,
-        date_naissance = "x".into(),
-        5,
-        2
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        compte_code = "x".into(),
-        6,
-        2
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        partenaire_id = "x".into(),
-        7,
-        2
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        telephone = "x".into(),
-        8,
-        2
-    );
-    field!(clients::CreateClientBaseRequest, email = "x".into(), 9, 2);
-    field!(clients::CreateClientBaseRequest, statut = "x".into(), 10, 2);
-    field!(
-        clients::CreateClientBaseRequest,
-        societe_id = Some("x".into()),
-        11,
-        2
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        has_conciergerie = Some(true),
-        12,
-        0
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        has_justi_plus = Some(true),
-        13,
-        0
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        has_wincash = Some(true),
-        14,
-        0
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        uuid_wincash = Some("x".into()),
-        15,
-        2
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        uuid_justi_plus = Some("x".into()),
-        16,
-        2
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        date_premiere_souscription = Some("x".into()),
-        17,
-        2
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        canal_acquisition = Some("x".into()),
-        18,
-        2
-    );
-    field!(
-        clients::CreateClientBaseRequest,
-        source = Some("x".into()),
-        19,
-        2
-    );
-}
-
-#[test]
-fn update_client_base_request_keeps_its_field_numbers() {
-    field!(clients::UpdateClientBaseRequest, id = "x".into(), 1, 2);
-    field!(
-        clients::UpdateClientBaseRequest,
-        type_client = Some("x".into()),
-        2,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        nom = Some("x".into()),
-        3,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        prenom = Some("x".into()),
-        4,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        date_naissance = Some("x".into()),
-        5,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        compte_code = Some("x".into()),
-        6,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        partenaire_id = Some("x".into()),
-        7,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        telephone = Some("x".into()),
-        8,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        email = Some("x".into()),
-        9,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        statut = Some("x".into()),
-        10,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        societe_id = Some("x".into()),
-        11,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        has_conciergerie = Some(true),
-        12,
-        0
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        has_justi_plus = Some(true),
-        13,
-        0
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        has_wincash = Some(true),
-        14,
-        0
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        uuid_wincash = Some("x".into()),
-        15,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        uuid_justi_plus = Some("x".into()),
-        16,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        date_premiere_souscription = Some("x".into()),
-        17,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        canal_acquisition = Some("x".into()),
-        18,
-        2
-    );
-    field!(
-        clients::UpdateClientBaseRequest,
-        source = Some("x".into()),
-        19,
-        2
-    );
-}
-
-#[test]
-fn get_client_base_request_keeps_its_field_numbers() {
-    field!(clients::GetClientBaseRequest, id = "x".into(), 1, 2);
-}
-
-#[test]
-fn delete_client_base_request_keeps_its_field_numbers() {
-    field!(clients::DeleteClientBaseRequest, id = "x".into(), 1, 2);
-}
-
-#[test]
-fn delete_response_keeps_its_field_numbers() {
-    field!(clients::DeleteResponse, success = true, 1, 0);
-}
-
-#[test]
-fn list_clients_base_request_keeps_its_field_numbers() {
-    field!(
-        clients::ListClientsBaseRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-    field!(
-        clients::ListClientsBaseRequest,
-        statut_id = Some("x".into()),
-        2,
-        2
-    );
-    field!(
-        clients::ListClientsBaseRequest,
-        societe_id = Some("x".into()),
-        3,
-        2
-    );
-    field!(
-        clients::ListClientsBaseRequest,
-        search = Some("x".into()),
-        4,
-        2
-    );
-    field!(
-        clients::ListClientsBaseRequest,
-        source = Some("x".into()),
-        5,
-        2
-    );
-    field!(
-        clients::ListClientsBaseRequest,
-        pagination = Some(Default::default()),
-        6,
-        2
-    );
-}
-
-#[test]
-fn list_clients_base_response_keeps_its_field_numbers() {
-    field!(
-        clients::ListClientsBaseResponse,
-        clients = vec![Default::default()],
-        1,
-        2
-    );
-    field!(
-        clients::ListClientsBaseResponse,
-        pagination = Some(Default::default()),
-        2,
-        2
-    );
-}
-
-#[test]
-fn pagination_request_keeps_its_field_numbers() {
-    field!(clients::PaginationRequest, page = 1, 1, 0);
-    field!(clients::PaginationRequest, limit = 1, 2, 0);
-    field!(clients::PaginationRequest, sort_by = "x".into(), 3, 2);
-    field!(clients::PaginationRequest, sort_order = "x".into(), 4, 2);
-}
-
-#[test]
-fn pagination_response_keeps_its_field_numbers() {
-    field!(clients::PaginationResponse, total = 1, 1, 0);
-    field!(clients::PaginationResponse, page = 1, 2, 0);
-    field!(clients::PaginationResponse, limit = 1, 3, 0);
-    field!(clients::PaginationResponse, total_pages = 1, 4, 0);
-}
-
-#[test]
-fn search_client_request_keeps_its_field_numbers() {
-    field!(
-        clients::SearchClientRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-    field!(clients::SearchClientRequest, telephone = "x".into(), 2, 2);
-    field!(clients::SearchClientRequest, nom = "x".into(), 3, 2);
-}
-
-#[test]
-fn search_client_response_keeps_its_field_numbers() {
-    field!(clients::SearchClientResponse, found = true, 1, 0);
-    field!(
-        clients::SearchClientResponse,
-        client = Some(Default::default()),
-        2,
-        2
-    );
-}
-
-#[test]
-fn adresse_keeps_its_field_numbers() {
-    field!(clients::Adresse, id = "x".into(), 1, 2);
-    field!(clients::Adresse, client_base_id = "x".into(), 2, 2);
-    field!(clients::Adresse, ligne1 = "x".into(), 3, 2);
-    field!(clients::Adresse, ligne2 = "x".into(), 4, 2);
-    field!(clients::Adresse, code_postal = "x".into(), 5, 2);
-    field!(clients::Adresse, ville = "x".into(), 6, 2);
-    field!(clients::Adresse, pays = "x".into(), 7, 2);
-    field!(clients::Adresse, r#type = "x".into(), 8, 2);
-    field!(clients::Adresse, created_at = "x".into(), 9, 2);
-    field!(clients::Adresse, updated_at = "x".into(), 10, 2);
-}
-
-#[test]
-fn get_contrat_request_keeps_its_field_numbers() {
-    field!(contrats::GetContratRequest, id = "x".into(), 1, 2);
-}
-
-#[test]
-fn list_contrats_request_keeps_its_field_numbers() {
-    field!(
-        contrats::ListContratsRequest,
-        organisation_id = "x".into(),
-        1,
-        2
-    );
-    field!(
-        contrats::ListContratsRequest,
-        client_id = Some("x".into()),
-        2,
-        2
-    );
-    field!(
-        contrats::ListContratsRequest,
-        source = Some("x".into()),
-        3,
-        2
-    );
-    field!(
-        contrats::ListContratsRequest,
-        pagination = Some(Default::default()),
-        4,
-        2
-    );
-}
-
-#[test]
-fn list_contrats_response_keeps_its_field_numbers() {
-    field!(
-        contrats::ListContratsResponse,
-        contrats = vec![Default::default()],
-        1,
-        2
-    );
-    field!(
-        contrats::ListContratsResponse,
-        pagination = Some(Default::default()),
-        2,
-        2
-    );
+fn the_generated_code_encodes_at_the_contract_numbers() {
+    // Wire types: 0 varint, 1 64-bit (double), 2 length-delimited.
+    let cases = [
+        (
+            key_of(&clients::ClientBase {
+                civilite: Some("M.".into()),
+                ..Default::default()
+            }),
+            (32, 2),
+        ),
+        (
+            key_of(&clients::ClientBase {
+                is_politically_exposed: Some(true),
+                ..Default::default()
+            }),
+            (39, 0),
+        ),
+        (
+            key_of(&clients::ClientBase {
+                commercial_id: Some("x".into()),
+                ..Default::default()
+            }),
+            (41, 2),
+        ),
+        (
+            key_of(&clients::UpdateClientBaseRequest {
+                numss: Some(String::new()),
+                ..Default::default()
+            }),
+            (30, 2),
+        ),
+        (
+            key_of(&contrats::Contrat {
+                montant: 1.5,
+                ..Default::default()
+            }),
+            (11, 1),
+        ),
+        (
+            key_of(&contrats::LigneContrat {
+                prix_unitaire: 1.5,
+                ..Default::default()
+            }),
+            (6, 1),
+        ),
+        (
+            key_of(&contrats::Contrat {
+                source: "WinLeadPlus".into(),
+                ..Default::default()
+            }),
+            (30, 2),
+        ),
+    ];
+    for (i, (actual, expected)) in cases.into_iter().enumerate() {
+        assert_eq!(actual, expected, "case {i}");
+    }
 }
 
 #[test]
@@ -856,7 +803,7 @@ fn services_keep_their_full_names() {
         "clients.ClientBaseService"
     );
     assert_eq!(
-        winleadplus::win_lead_plus_sync_service_server::SERVICE_NAME,
+        crate::winleadplus::win_lead_plus_sync_service_server::SERVICE_NAME,
         "winleadplus.WinLeadPlusSyncService"
     );
     assert_eq!(

@@ -1,5 +1,6 @@
 //! Domain values of sync-service and their rules: organisation ids, the WinLeadPlus
-//! endpoint, the sync interval.
+//! endpoint, the sync interval, the contract listing's order and the CRM product id of an
+//! offer.
 
 use uuid::Uuid;
 
@@ -37,6 +38,63 @@ pub fn interval(minutes: i32) -> Result<i32, Error> {
         Err(Error::invalid(format!(
             "sync_interval_minutes must be between {MIN_INTERVAL_MINUTES} and {MAX_INTERVAL_MINUTES}, got {minutes}"
         )))
+    }
+}
+
+/// Namespace of the product ids derived from WinLeadPlus offers. Fixed for good: changing it
+/// would change every `produit_id` the CRM has already seen.
+const PRODUIT_NAMESPACE: Uuid = Uuid::from_u128(0x0a2ebc5937da42bba2e5e75f74f12406);
+
+/// The CRM product id of a WinLeadPlus offer: a UUID v5 of (organisation, offer id), so the
+/// same offer is the same product on every read and every sync, and two organisations'
+/// offers with the same id stay distinct products.
+pub fn produit_id(organisation_id: Uuid, offre_id: &str) -> Uuid {
+    Uuid::new_v5(
+        &PRODUIT_NAMESPACE,
+        format!("{organisation_id}/{offre_id}").as_bytes(),
+    )
+}
+
+/// What `contrats.ContratService/List` can sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContratSort {
+    /// Creation time (default).
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// `reference`.
+    Reference,
+    /// `titre`.
+    Titre,
+    /// `statut`.
+    Statut,
+    /// `montant` (unknown amounts last).
+    Montant,
+    /// `date_signature` (unknown dates last).
+    DateSignature,
+    /// `date_debut` (unknown dates last).
+    DateDebut,
+}
+
+impl ContratSort {
+    /// Parses `sort_by` (snake_case, or the frontend's camelCase); empty is the default.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        Ok(match value.trim() {
+            "" | "created_at" | "createdAt" => Self::CreatedAt,
+            "updated_at" | "updatedAt" => Self::UpdatedAt,
+            "reference" => Self::Reference,
+            "titre" => Self::Titre,
+            "statut" => Self::Statut,
+            "montant" => Self::Montant,
+            "date_signature" | "dateSignature" => Self::DateSignature,
+            "date_debut" | "dateDebut" => Self::DateDebut,
+            other => {
+                return Err(Error::invalid(format!(
+                    "sort_by must be one of created_at, updated_at, reference, titre, statut, \
+                     montant, date_signature, date_debut; got {other:?}"
+                )));
+            }
+        })
     }
 }
 
@@ -93,6 +151,36 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_produit_id_is_stable_per_organisation_and_offer() {
+        let org = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        assert_eq!(produit_id(org, "42"), produit_id(org, "42"));
+        assert_ne!(produit_id(org, "42"), produit_id(org, "43"));
+        assert_ne!(produit_id(org, "42"), produit_id(other, "42"));
+        assert_eq!(produit_id(org, "42").get_version_num(), 5);
+        // Pinned: a product id the CRM has stored must never change.
+        assert_eq!(
+            produit_id(org, "42").to_string(),
+            "307dc291-706d-5885-bf72-fb220e74a52e"
+        );
+    }
+
+    #[test]
+    fn contract_sort_knows_its_columns_in_both_spellings() {
+        assert_eq!(ContratSort::parse("").ok(), Some(ContratSort::CreatedAt));
+        assert_eq!(
+            ContratSort::parse("createdAt").ok(),
+            Some(ContratSort::CreatedAt)
+        );
+        assert_eq!(
+            ContratSort::parse("date_signature").ok(),
+            Some(ContratSort::DateSignature)
+        );
+        assert_eq!(ContratSort::parse("titre").ok(), Some(ContratSort::Titre));
+        assert!(ContratSort::parse("password").is_err());
+    }
 
     #[test]
     fn an_endpoint_without_path_gets_the_prospects_path() {

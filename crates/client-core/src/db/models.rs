@@ -121,6 +121,17 @@ pub struct ClientPatchRow {
     pub date_premiere_souscription: Option<Option<NaiveDate>>,
     pub canal_acquisition: Option<Option<String>>,
     pub source: Option<Option<String>>,
+    pub iban: Option<Option<String>>,
+    pub mandat_sepa: Option<bool>,
+    pub civilite: Option<Option<String>>,
+    pub bic: Option<Option<String>>,
+    pub csp: Option<Option<String>>,
+    pub regime_social: Option<Option<String>>,
+    pub lieu_naissance: Option<Option<String>>,
+    pub pays_naissance: Option<Option<String>>,
+    pub etape_courante: Option<Option<String>>,
+    pub is_politically_exposed: Option<bool>,
+    pub numss: Option<Option<String>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

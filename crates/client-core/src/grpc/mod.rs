@@ -16,8 +16,9 @@ use proto::tonic::{self, Request, Response, Status};
 use crate::db::ClientStore;
 use crate::db::models::{ClientPatchRow, NewClientRow};
 use crate::domain::{
-    DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, SourceFilter, optional_email, optional_text,
-    parse_optional_date, parse_optional_uuid, parse_pagination, parse_uuid, required_text,
+    DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, SourceFilter, optional_bic, optional_email,
+    optional_iban, optional_text, parse_optional_date, parse_optional_uuid, parse_pagination,
+    parse_uuid, required_text,
 };
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -79,6 +80,33 @@ impl ClientService {
                 limits::CANAL_ACQUISITION,
             )?,
             source: optional_text("source", r.source.as_deref(), 50)?,
+            iban: optional_iban(r.iban.as_deref())?,
+            mandat_sepa: r.mandat_sepa,
+            civilite: optional_text("civilite", r.civilite.as_deref(), limits::CIVILITE)?,
+            bic: optional_bic(r.bic.as_deref())?,
+            csp: optional_text("csp", r.csp.as_deref(), limits::CSP)?,
+            regime_social: optional_text(
+                "regime_social",
+                r.regime_social.as_deref(),
+                limits::REGIME_SOCIAL,
+            )?,
+            lieu_naissance: optional_text(
+                "lieu_naissance",
+                r.lieu_naissance.as_deref(),
+                limits::LIEU_NAISSANCE,
+            )?,
+            pays_naissance: optional_text(
+                "pays_naissance",
+                r.pays_naissance.as_deref(),
+                limits::PAYS_NAISSANCE,
+            )?,
+            etape_courante: optional_text(
+                "etape_courante",
+                r.etape_courante.as_deref(),
+                limits::ETAPE_COURANTE,
+            )?,
+            is_politically_exposed: r.is_politically_exposed,
+            numss: optional_text("numss", r.numss.as_deref(), limits::NUMSS)?,
             ..NewClientRow::default()
         };
         Ok(convert::client_base(self.store.create(row).await?))
@@ -140,6 +168,17 @@ impl ClientService {
                 limits::CANAL_ACQUISITION,
             )?,
             source: clearable("source", r.source, 50)?,
+            iban: r.iban.map(|v| optional_iban(Some(&v))).transpose()?,
+            mandat_sepa: r.mandat_sepa,
+            civilite: clearable("civilite", r.civilite, limits::CIVILITE)?,
+            bic: r.bic.map(|v| optional_bic(Some(&v))).transpose()?,
+            csp: clearable("csp", r.csp, limits::CSP)?,
+            regime_social: clearable("regime_social", r.regime_social, limits::REGIME_SOCIAL)?,
+            lieu_naissance: clearable("lieu_naissance", r.lieu_naissance, limits::LIEU_NAISSANCE)?,
+            pays_naissance: clearable("pays_naissance", r.pays_naissance, limits::PAYS_NAISSANCE)?,
+            etape_courante: clearable("etape_courante", r.etape_courante, limits::ETAPE_COURANTE)?,
+            is_politically_exposed: r.is_politically_exposed,
+            numss: clearable("numss", r.numss, limits::NUMSS)?,
             updated_at: None,
         };
         Ok(convert::client_base(self.store.update(id, patch).await?))

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod crm_fields;
 mod events;
 mod grpc;
 mod helpers;

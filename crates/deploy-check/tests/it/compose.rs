@@ -249,8 +249,8 @@ mod tests {
         assert_eq!(Port::parse("8090"), Ok(port(None, None, 8090)));
         assert_eq!(Port::parse("1:8090"), Ok(port(None, Some(1), 8090)));
         assert_eq!(
-            Port::parse("127.0.0.1:50051:50051/tcp"),
-            Ok(port(Some("127.0.0.1"), Some(50051), 50051))
+            Port::parse("127.0.0.1:50052:50052/tcp"),
+            Ok(port(Some("127.0.0.1"), Some(50052), 50052))
         );
         assert!(Port::parse("a:b").is_err());
     }

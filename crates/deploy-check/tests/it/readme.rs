@@ -26,7 +26,7 @@ fn the_readme_walk_through_uses_the_simulator_endpoint_and_token() {
         format!("\"api_token\": \"{token}\""),
         "localhost:50053 winleadplus.WinLeadPlusSyncService/SaveConfig".to_owned(),
         "localhost:50053 winleadplus.WinLeadPlusSyncService/SyncProspects".to_owned(),
-        "localhost:50051 clients.ClientBaseService/List".to_owned(),
+        "localhost:50052 clients.ClientBaseService/List".to_owned(),
         "\"source\": \"WinLeadPlus\"".to_owned(),
     ] {
         assert!(

@@ -13,7 +13,7 @@ use crate::sources::{self, BinaryEnv};
 
 /// The published ports of ARCHITECTURE.md, "Runtime contract".
 const CONTRACT_PORTS: [(&str, &[u16]); 3] = [
-    ("client-core", &[50051, 8081]),
+    ("client-core", &[50052, 8081]),
     ("sync-service", &[50053, 8083]),
     ("winleadplus-sim", &[8090]),
 ];

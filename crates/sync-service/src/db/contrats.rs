@@ -166,17 +166,39 @@ pub(crate) async fn upsert_on(
     Ok(ids)
 }
 
-/// Filters of a contract listing.
-#[derive(Debug, Clone)]
-pub struct ContratFilter {
-    pub organisation_id: Uuid,
-    pub client_id: Option<Uuid>,
-    pub source: Option<String>,
-    pub page: i64,
-    pub limit: i64,
+/// Which organisations' contracts a read may see.
+#[derive(Debug, Clone, Copy)]
+pub enum Tenants<'a> {
+    /// Only the contracts of these organisations.
+    Only(&'a [Uuid]),
+    /// Any organisation's. Only for lookups by id (`Get`, `GetWithDetails`), whose request
+    /// names no organisation, until the caller's organisations come with the call.
+    Any,
 }
 
-/// Contract reads over the pool.
+/// The filters of a contract listing; `None` is no filter.
+#[derive(Debug, Clone, Default)]
+pub struct ContratFilter {
+    pub client_id: Option<Uuid>,
+    pub commercial_id: Option<String>,
+    /// Imported contracts belong to no company: any value matches none of them.
+    pub societe_id: Option<Uuid>,
+    pub statut: Option<String>,
+    /// Text to find in reference or titre, ignoring case.
+    pub search: Option<String>,
+}
+
+/// One page of a listing, in a stable order.
+#[derive(Debug, Clone, Copy)]
+pub struct ContratPage {
+    /// From 1.
+    pub page: i64,
+    pub limit: i64,
+    pub sort: crate::domain::ContratSort,
+    pub descending: bool,
+}
+
+/// Contract reads over the pool. Every read is bounded by organisations ([`Tenants`]).
 #[derive(Clone)]
 pub struct ContratStore {
     pool: DbPool,
@@ -188,77 +210,157 @@ impl ContratStore {
         Self { pool }
     }
 
-    /// A contract with its lines.
-    pub async fn get(&self, id: Uuid) -> Result<Option<ContratWithLines>, DbError> {
+    /// A contract by id, when one of `tenants` owns it.
+    pub async fn get(&self, tenants: Tenants<'_>, id: Uuid) -> Result<Option<ContratRow>, DbError> {
         let mut conn = self.pool.get().await?;
-        let Some(contrat) = c::table
-            .filter(c::id.eq(id))
+        let mut q = c::table.filter(c::id.eq(id)).into_boxed();
+        if let Tenants::Only(organisations) = tenants {
+            q = q.filter(c::organisation_id.eq_any(organisations));
+        }
+        Ok(q.select(ContratRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?)
+    }
+
+    /// A contract by its reference within one organisation (references are unique there).
+    pub async fn get_by_reference(
+        &self,
+        organisation_id: Uuid,
+        reference: &str,
+    ) -> Result<Option<ContratRow>, DbError> {
+        let mut conn = self.pool.get().await?;
+        Ok(c::table
+            .filter(c::organisation_id.eq(organisation_id))
+            .filter(c::reference.eq(reference))
             .select(ContratRow::as_select())
             .first(&mut conn)
             .await
-            .optional()?
-        else {
-            return Ok(None);
-        };
-        let mut lignes = lines_of(&mut conn, &[id]).await?;
-        Ok(Some(ContratWithLines {
-            contrat,
-            lignes: lignes.remove(&id).unwrap_or_default(),
-        }))
+            .optional()?)
     }
 
-    /// One page of contracts (newest first) and the total of the filter.
-    pub async fn list(&self, f: &ContratFilter) -> Result<(Vec<ContratWithLines>, i64), DbError> {
+    /// A contract by id with its lines in order, when one of `tenants` owns it.
+    pub async fn get_with_lines(
+        &self,
+        tenants: Tenants<'_>,
+        id: Uuid,
+    ) -> Result<Option<ContratWithLines>, DbError> {
+        let Some(contrat) = self.get(tenants, id).await? else {
+            return Ok(None);
+        };
         let mut conn = self.pool.get().await?;
+        let lignes: Vec<LigneRow> = l::table
+            .filter(l::contrat_id.eq(id))
+            .order_by(l::position)
+            .select(LigneRow::as_select())
+            .load(&mut conn)
+            .await?;
+        Ok(Some(ContratWithLines { contrat, lignes }))
+    }
+
+    /// One page of the organisations' contracts matching `filter`, and how many match.
+    pub async fn list(
+        &self,
+        organisations: &[Uuid],
+        filter: &ContratFilter,
+        page: ContratPage,
+    ) -> Result<(Vec<ContratRow>, i64), DbError> {
+        use crate::domain::ContratSort;
+
+        if filter.societe_id.is_some() {
+            return Ok((Vec::new(), 0));
+        }
+        let mut conn = self.pool.get().await?;
+        let pattern = filter
+            .search
+            .as_deref()
+            .map(|s| format!("%{}%", escape_like(s)));
         let filtered = || {
             let mut q = c::table
-                .filter(c::organisation_id.eq(f.organisation_id))
+                .filter(c::organisation_id.eq_any(organisations))
                 .into_boxed();
-            if let Some(client) = f.client_id {
+            if let Some(client) = filter.client_id {
                 q = q.filter(c::client_id.eq(client));
             }
-            if let Some(source) = &f.source {
-                q = q.filter(c::source.eq(source.clone()));
+            if let Some(commercial) = &filter.commercial_id {
+                q = q.filter(c::commercial_id.eq(commercial.clone()));
+            }
+            if let Some(statut) = &filter.statut {
+                q = q.filter(c::statut.eq(statut.clone()));
+            }
+            if let Some(pattern) = &pattern {
+                q = q.filter(
+                    c::reference
+                        .ilike(pattern.clone())
+                        .or(c::titre.ilike(pattern.clone())),
+                );
             }
             q
         };
         let total: i64 = filtered().select(count_star()).first(&mut conn).await?;
-        let rows: Vec<ContratRow> = filtered()
-            .order_by((c::created_at.desc(), c::id.desc()))
-            .limit(f.limit)
-            .offset((f.page - 1).saturating_mul(f.limit))
+        let q = filtered();
+        // Nullable columns put their NULLs last either way: unknown amounts or dates are
+        // never what a sorted page starts with.
+        let q = match (page.sort, page.descending) {
+            (ContratSort::CreatedAt, false) => q.order_by(c::created_at.asc()),
+            (ContratSort::CreatedAt, true) => q.order_by(c::created_at.desc()),
+            (ContratSort::UpdatedAt, false) => q.order_by(c::updated_at.asc()),
+            (ContratSort::UpdatedAt, true) => q.order_by(c::updated_at.desc()),
+            (ContratSort::Reference, false) => q.order_by(c::reference.asc()),
+            (ContratSort::Reference, true) => q.order_by(c::reference.desc()),
+            (ContratSort::Titre, false) => q.order_by(c::titre.asc()),
+            (ContratSort::Titre, true) => q.order_by(c::titre.desc()),
+            (ContratSort::Statut, false) => q.order_by(c::statut.asc()),
+            (ContratSort::Statut, true) => q.order_by(c::statut.desc()),
+            (ContratSort::Montant, false) => q.order_by(c::montant.asc().nulls_last()),
+            (ContratSort::Montant, true) => q.order_by(c::montant.desc().nulls_last()),
+            (ContratSort::DateSignature, false) => q.order_by(c::date_signature.asc().nulls_last()),
+            (ContratSort::DateSignature, true) => q.order_by(c::date_signature.desc().nulls_last()),
+            (ContratSort::DateDebut, false) => q.order_by(c::date_debut.asc().nulls_last()),
+            (ContratSort::DateDebut, true) => q.order_by(c::date_debut.desc().nulls_last()),
+        };
+        // Ties broken by id, so that consecutive pages never overlap nor skip a row.
+        let q = if page.descending {
+            q.then_order_by(c::id.desc())
+        } else {
+            q.then_order_by(c::id.asc())
+        };
+        let rows = q
+            .limit(page.limit)
+            .offset((page.page - 1).saturating_mul(page.limit))
             .select(ContratRow::as_select())
             .load(&mut conn)
             .await?;
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut lignes = lines_of(&mut conn, &ids).await?;
-        let contrats = rows
-            .into_iter()
-            .map(|contrat| {
-                let lignes = lignes.remove(&contrat.id).unwrap_or_default();
-                ContratWithLines { contrat, lignes }
-            })
-            .collect();
-        Ok((contrats, total))
+        Ok((rows, total))
     }
 }
 
-async fn lines_of(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<LigneRow>>, DbError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+/// `s` as a literal inside a LIKE pattern (PostgreSQL's default escape is the backslash).
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
     }
-    let rows: Vec<LigneRow> = l::table
-        .filter(l::contrat_id.eq_any(ids))
-        .order_by((l::contrat_id, l::position))
-        .select(LigneRow::as_select())
-        .load(conn)
-        .await?;
-    let mut grouped: HashMap<Uuid, Vec<LigneRow>> = HashMap::new();
-    for row in rows {
-        grouped.entry(row.contrat_id).or_default().push(row);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_in_a_search_are_matched_literally() {
+        let cases = [
+            ("abc", "abc"),
+            ("50%", "50\\%"),
+            ("a_b", "a\\_b"),
+            ("a\\b", "a\\\\b"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(escape_like(input), expected, "{input:?}");
+        }
     }
-    Ok(grouped)
 }

@@ -134,4 +134,6 @@ pub struct LigneRow {
     pub quantite: i32,
     pub categorie: Option<String>,
     pub offre_id: Option<String>,
+    /// When the line was written: lines are replaced as a whole, so also its last change.
+    pub created_at: DateTime<Utc>,
 }

@@ -4,9 +4,12 @@
 mod convert;
 mod error;
 
-use proto::clients::PaginationResponse;
 use proto::contrats::contrat_service_server::ContratService;
-use proto::contrats::{Contrat, GetContratRequest, ListContratsRequest, ListContratsResponse};
+use proto::contrats::{
+    Contrat, ContratWithDetails, CreateContratRequest, DeleteContratRequest, DeleteResponse,
+    GetContratByReferenceRequest, GetContratRequest, ListContratRequest, ListContratResponse,
+    PaginationResult, UpdateContratRequest,
+};
 use proto::tonic::{self, Request, Response, Status};
 use proto::winleadplus::win_lead_plus_sync_service_server::WinLeadPlusSyncService;
 use proto::winleadplus::{
@@ -15,16 +18,17 @@ use proto::winleadplus::{
     SyncProspectsRequest, SyncProspectsResponse, TestConnectionRequest, TestConnectionResponse,
     UpdateWinLeadPlusConfigRequest, WinLeadPlusConfig,
 };
+use uuid::Uuid;
 
 pub use proto::contrats::contrat_service_server::ContratServiceServer;
 pub use proto::winleadplus::win_lead_plus_sync_service_server::WinLeadPlusSyncServiceServer;
 
 use crate::crypto::TokenCipher;
 use crate::db::configs::{ConfigChange, ConfigStore};
-use crate::db::contrats::{ContratFilter, ContratStore};
+use crate::db::contrats::{ContratFilter, ContratPage, ContratStore, Tenants};
 use crate::db::logs::LogStore;
 use crate::db::models::LogStatus;
-use crate::domain::{self, DEFAULT_INTERVAL_MINUTES, Endpoint};
+use crate::domain::{self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint};
 use crate::engine::{SyncEngine, SyncOutcome, Trigger};
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -34,6 +38,13 @@ use crate::winleadplus::WinLeadPlusClient;
 pub const DEFAULT_LOG_LIMIT: i32 = 10;
 /// Most logs returned by `GetSyncLogs`.
 pub const MAX_LOG_LIMIT: i32 = 100;
+/// Contracts per page of `contrats.ContratService/List` when the caller gives no limit.
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+/// Most contracts per page.
+pub const MAX_PAGE_SIZE: i64 = 100;
+/// The message of `FAILED_PRECONDITION` for Create, Update and Delete of a contract.
+pub const READ_ONLY_MESSAGE: &str =
+    "contracts imported from WinLeadPlus are read-only; change them in WinLeadPlus";
 
 /// Everything the handlers need, built once at start-up.
 #[derive(Clone)]
@@ -283,52 +294,110 @@ impl Handlers {
 
     async fn get_contrat(&self, r: GetContratRequest) -> Result<Contrat, Error> {
         let id = domain::parse_uuid("id", &r.id)?;
-        let found = self.contrats.get(id).await?;
+        // The request names no organisation: bounded once the caller's come with the call.
+        let found = self.contrats.get(Tenants::Any, id).await?;
         found
             .map(convert::contrat)
-            .ok_or_else(|| Error::NotFound(format!("contract {id} not found")))
+            .ok_or_else(|| contrat_not_found(id))
     }
 
-    async fn list_contrats(&self, r: ListContratsRequest) -> Result<ListContratsResponse, Error> {
+    async fn get_contrat_with_details(
+        &self,
+        r: GetContratRequest,
+    ) -> Result<ContratWithDetails, Error> {
+        let id = domain::parse_uuid("id", &r.id)?;
+        let found = self.contrats.get_with_lines(Tenants::Any, id).await?;
+        found
+            .map(convert::contrat_with_details)
+            .ok_or_else(|| contrat_not_found(id))
+    }
+
+    async fn get_contrat_by_reference(
+        &self,
+        r: GetContratByReferenceRequest,
+    ) -> Result<Contrat, Error> {
         let organisation_id = domain::organisation_id(&r.organisation_id)?;
-        let client_id = match r.client_id.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(c) => Some(domain::parse_uuid("client_id", c)?),
-        };
-        let source = r
-            .source
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty());
-        let pagination = r.pagination.unwrap_or_default();
-        let page = match pagination.page {
-            0 => 1,
-            p if p < 0 => return Err(Error::invalid(format!("page must be 1 or more, got {p}"))),
-            p => i64::from(p),
-        };
-        let limit = match pagination.limit {
-            0 => 20,
-            l if l < 0 => return Err(Error::invalid(format!("limit must be positive, got {l}"))),
-            l => i64::from(l).min(100),
+        let reference = r.reference.trim();
+        if reference.is_empty() {
+            return Err(Error::invalid("reference is required"));
+        }
+        let found = self
+            .contrats
+            .get_by_reference(organisation_id, reference)
+            .await?;
+        found.map(convert::contrat).ok_or_else(|| {
+            Error::NotFound(format!(
+                "no contract with reference {reference:?} in organisation {organisation_id}"
+            ))
+        })
+    }
+
+    async fn list_contrats(&self, r: ListContratRequest) -> Result<ListContratResponse, Error> {
+        let organisation_id = domain::organisation_id(&r.organisation_id)?;
+        // The CRM sends every filter as a string: empty (or blank) is no filter.
+        let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        let uuid = |field: &str, v: &str| -> Result<Option<Uuid>, Error> {
+            text(v).map(|v| domain::parse_uuid(field, &v)).transpose()
         };
         let filter = ContratFilter {
-            organisation_id,
-            client_id,
-            source,
-            page,
-            limit,
+            client_id: uuid("client_id", &r.client_id)?,
+            commercial_id: text(&r.commercial_id),
+            societe_id: uuid("societe_id", &r.societe_id)?,
+            statut: text(&r.statut),
+            search: text(&r.search),
         };
-        let (contrats, total) = self.contrats.list(&filter).await?;
+        let pagination = r.pagination.unwrap_or_default();
+        let page = ContratPage {
+            page: match pagination.page {
+                0 => 1,
+                p if p < 0 => {
+                    return Err(Error::invalid(format!("page must be 1 or more, got {p}")));
+                }
+                p => i64::from(p),
+            },
+            limit: match pagination.limit {
+                0 => DEFAULT_PAGE_SIZE,
+                l if l < 0 => {
+                    return Err(Error::invalid(format!("limit must be positive, got {l}")));
+                }
+                l => i64::from(l).min(MAX_PAGE_SIZE),
+            },
+            sort: ContratSort::parse(&pagination.sort_by)?,
+            descending: match pagination.sort_order.trim().to_ascii_lowercase().as_str() {
+                "" | "desc" => true,
+                "asc" => false,
+                other => {
+                    return Err(Error::invalid(format!(
+                        "sort_order must be \"asc\" or \"desc\", got {other:?}"
+                    )));
+                }
+            },
+        };
+        let (contrats, total) = self
+            .contrats
+            .list(&[organisation_id], &filter, page)
+            .await?;
         let clamp = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
-        Ok(ListContratsResponse {
+        Ok(ListContratResponse {
             contrats: contrats.into_iter().map(convert::contrat).collect(),
-            pagination: Some(PaginationResponse {
+            pagination: Some(PaginationResult {
                 total: clamp(total),
-                page: clamp(page),
-                limit: clamp(limit),
-                total_pages: clamp((total + limit - 1) / limit),
+                page: clamp(page.page),
+                limit: clamp(page.limit),
+                total_pages: clamp((total + page.limit - 1) / page.limit),
             }),
         })
     }
+}
+
+fn contrat_not_found(id: Uuid) -> Error {
+    Error::NotFound(format!("contract {id} not found"))
+}
+
+/// What Create, Update and Delete answer: the contracts here are WinLeadPlus's, and a change
+/// made in the CRM would be overwritten by the next sync.
+fn read_only() -> Error {
+    Error::FailedPrecondition(READ_ONLY_MESSAGE.to_owned())
 }
 
 #[tonic::async_trait]
@@ -392,16 +461,53 @@ impl WinLeadPlusSyncService for Handlers {
 
 #[tonic::async_trait]
 impl ContratService for Handlers {
+    async fn create(
+        &self,
+        _request: Request<CreateContratRequest>,
+    ) -> Result<Response<Contrat>, Status> {
+        self.observe("contrats.Create", Err(read_only()))
+    }
+
     async fn get(&self, request: Request<GetContratRequest>) -> Result<Response<Contrat>, Status> {
         let result = self.get_contrat(request.into_inner()).await;
         self.observe("contrats.Get", result)
     }
 
+    async fn get_by_reference(
+        &self,
+        request: Request<GetContratByReferenceRequest>,
+    ) -> Result<Response<Contrat>, Status> {
+        let result = self.get_contrat_by_reference(request.into_inner()).await;
+        self.observe("contrats.GetByReference", result)
+    }
+
+    async fn update(
+        &self,
+        _request: Request<UpdateContratRequest>,
+    ) -> Result<Response<Contrat>, Status> {
+        self.observe("contrats.Update", Err(read_only()))
+    }
+
     async fn list(
         &self,
-        request: Request<ListContratsRequest>,
-    ) -> Result<Response<ListContratsResponse>, Status> {
+        request: Request<ListContratRequest>,
+    ) -> Result<Response<ListContratResponse>, Status> {
         let result = self.list_contrats(request.into_inner()).await;
         self.observe("contrats.List", result)
+    }
+
+    async fn delete(
+        &self,
+        _request: Request<DeleteContratRequest>,
+    ) -> Result<Response<DeleteResponse>, Status> {
+        self.observe("contrats.Delete", Err(read_only()))
+    }
+
+    async fn get_with_details(
+        &self,
+        request: Request<GetContratRequest>,
+    ) -> Result<Response<ContratWithDetails>, Status> {
+        let result = self.get_contrat_with_details(request.into_inner()).await;
+        self.observe("contrats.GetWithDetails", result)
     }
 }

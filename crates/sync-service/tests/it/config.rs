@@ -1,7 +1,7 @@
 //! Configs and the other RPCs: SaveConfig, GetConfig, HasConfig, TestConnection,
 //! GetSyncStatus, GetSyncLogs, the contracts service, and the scheduler.
 
-use proto::contrats::{GetContratRequest, ListContratsRequest};
+use proto::contrats::{GetContratRequest, ListContratRequest};
 use proto::tonic::Code;
 use proto::winleadplus::{
     GetSyncStatusRequest, GetWinLeadPlusConfigRequest, ListWinLeadPlusSyncLogsRequest,
@@ -271,7 +271,7 @@ async fn logs_status_and_contracts_are_readable_after_a_sync() {
 
     let mut contrats = stack.contrats.clone();
     let list = contrats
-        .list(ListContratsRequest {
+        .list(ListContratRequest {
             organisation_id: org.to_string(),
             ..Default::default()
         })
@@ -284,9 +284,16 @@ async fn logs_status_and_contracts_are_readable_after_a_sync() {
         .iter()
         .find(|c| c.reference == "WLP-CONTRAT-501")
         .unwrap();
-    assert_eq!(c501.montant.as_deref(), Some("29.90"));
-    assert_eq!(c501.lignes.len(), 1);
-    assert_eq!(c501.lignes[0].nom, "Fibre 1G");
+    assert_eq!(c501.montant, 29.90);
+    let details = contrats
+        .get_with_details(GetContratRequest {
+            id: c501.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(details.lignes.len(), 1);
+    assert_eq!(details.lignes[0].nom, "Fibre 1G");
     let got = contrats
         .get(GetContratRequest {
             id: c501.id.clone(),

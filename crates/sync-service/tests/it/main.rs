@@ -9,6 +9,7 @@
 )]
 
 mod config;
+mod contrats;
 mod faults;
 mod helpers;
 mod hostile;

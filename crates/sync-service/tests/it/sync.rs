@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use proto::clients::{ListClientsBaseRequest, PaginationRequest};
-use proto::contrats::ListContratsRequest;
+use proto::contrats::ListContratRequest;
 use uuid::Uuid;
 
 use crate::helpers::{fixture, spawn_stack};
@@ -127,9 +127,9 @@ async fn a_first_sync_imports_every_prospect_as_a_client_with_its_contracts() {
     let listed = stack
         .contrats
         .clone()
-        .list(ListContratsRequest {
+        .list(ListContratRequest {
             organisation_id: org.to_string(),
-            client_id: Some(clients.clients[0].id.clone()),
+            client_id: clients.clients[0].id.clone(),
             ..Default::default()
         })
         .await
@@ -139,7 +139,7 @@ async fn a_first_sync_imports_every_prospect_as_a_client_with_its_contracts() {
         listed
             .contrats
             .iter()
-            .all(|c| c.client_id.as_deref() == Some(clients.clients[0].id.as_str()))
+            .all(|c| c.client_id == clients.clients[0].id)
     );
     stack.cleanup().await;
 }
