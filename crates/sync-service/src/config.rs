@@ -76,7 +76,7 @@ pub struct Config {
     pub winleadplus_api_token: Option<SecretString>,
 
     /// Key that encrypts stored tokens (base64 of 32 bytes). Without it no token can be saved.
-    #[arg(long, env = "TOKEN_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_key)]
+    #[arg(long, env = "TOKEN_ENCRYPTION_KEY", hide_env_values = true, value_parser = KeyParser)]
     pub token_encryption_key: Option<EncryptionKey>,
 
     /// When the scheduler looks for due organisations (cron with seconds: sec min hour dom mon dow).
@@ -183,6 +183,34 @@ impl EncryptionKey {
     }
 }
 
+/// Parses `TOKEN_ENCRYPTION_KEY` without ever echoing it: clap's own error for a value parser
+/// quotes the value, which would put the secret in the start-up log.
+#[derive(Clone)]
+struct KeyParser;
+
+impl clap::builder::TypedValueParser for KeyParser {
+    type Value = EncryptionKey;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<EncryptionKey, clap::Error> {
+        let reason = match value.to_str() {
+            Some(text) => match parse_key(text) {
+                Ok(key) => return Ok(key),
+                Err(reason) => reason,
+            },
+            None => "must be base64 (e.g. `openssl rand -base64 32`)".to_owned(),
+        };
+        Err(clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!("invalid TOKEN_ENCRYPTION_KEY (value not shown): {reason}\n"),
+        ))
+    }
+}
+
 fn parse_key(value: &str) -> Result<EncryptionKey, String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(value.trim())
@@ -232,6 +260,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("sync-timezone") || e.contains("Mars"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_key_is_refused_without_being_echoed() {
+        // Valid base64 of 31 bytes.
+        let key = "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgg==";
+        let e = parse(&["--token-encryption-key", key])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("TOKEN_ENCRYPTION_KEY") && e.contains("32 bytes"),
+            "{e}"
+        );
+        assert!(!e.contains("ZGVm"), "{e}");
     }
 
     #[test]
