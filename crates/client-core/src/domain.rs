@@ -105,54 +105,26 @@ pub fn optional_email(value: Option<&str>) -> Result<Option<String>, Error> {
     }
 }
 
-/// An IBAN as the CRM stores it: compact (no spaces) and upper-case, and valid under ISO
-/// 13616 (country format and the mod-97 check), as the mapper accepts it from WinLeadPlus.
-/// Empty is `None`. The error masks the number: it may reach logs.
+/// An IBAN as the CRM stores it: compact and upper-case, valid under ISO 13616 — the rule
+/// the mapper applies to WinLeadPlus data ([`mapper::payment::parse_iban`]). Empty is `None`.
+/// The error masks the number: it may reach logs.
 pub fn optional_iban(value: Option<&str>) -> Result<Option<String>, Error> {
-    let Some(raw) = value else { return Ok(None) };
-    let compact: String = raw
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect();
-    if compact.is_empty() {
-        return Ok(None);
-    }
-    check_len("iban", &compact, mapper::limits::IBAN)?;
-    match compact.parse::<iban::Iban>() {
-        Ok(_) => Ok(Some(compact)),
-        Err(e) => {
-            let problem = match e {
-                iban::ParseIbanError::InvalidBaseIban {
-                    source: iban::ParseBaseIbanError::InvalidChecksum,
-                } => "fails the mod-97 check",
-                iban::ParseIbanError::InvalidBaseIban { .. } => "is not in IBAN format",
-                iban::ParseIbanError::InvalidBban(_) => "does not match its country's format",
-                iban::ParseIbanError::UnknownCountry(_) => "has an unknown country code",
-            };
-            Err(Error::invalid(format!(
-                "iban {} {problem}",
-                mapper::mask::mask_iban(&compact)
-            )))
-        }
+    match value.filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(raw) => mapper::payment::parse_iban(raw)
+            .map(Some)
+            .map_err(|e| Error::invalid(format!("iban {e}"))),
     }
 }
 
-/// A BIC (ISO 9362): 8 or 11 letters or digits, stored upper-case. Empty is `None`.
+/// A BIC (ISO 9362): 8 or 11 letters or digits, stored upper-case — the mapper's rule
+/// ([`mapper::payment::parse_bic`]). Empty is `None`.
 pub fn optional_bic(value: Option<&str>) -> Result<Option<String>, Error> {
-    let Some(bic) = value.map(|v| v.trim().to_uppercase()) else {
-        return Ok(None);
-    };
-    if bic.is_empty() {
-        return Ok(None);
-    }
-    if matches!(bic.len(), 8 | 11) && bic.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        Ok(Some(bic))
-    } else {
-        Err(Error::invalid(format!(
-            "bic {} must be 8 or 11 letters or digits",
-            mapper::mask::mask_bic(&bic)
-        )))
+    match value.filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(raw) => mapper::payment::parse_bic(raw)
+            .map(Some)
+            .map_err(|e| Error::invalid(format!("bic {e}"))),
     }
 }
 

@@ -16,6 +16,7 @@ mod id;
 pub mod limits;
 pub mod mask;
 mod payload;
+pub mod payment;
 mod phone;
 mod prospect;
 mod record;
@@ -33,7 +34,9 @@ pub use record::{AddressRecord, ClientRecord, ContratRecord, LigneRecord, Mapped
 ///
 /// Bump it whenever the mapping changes: every stored hash then differs and the next sync
 /// re-applies every prospect.
-pub const MAPPER_VERSION: &str = "1";
+///
+/// 2: amounts rounded to cents and bounded, quantities read, dates bounded to 1900–2100.
+pub const MAPPER_VERSION: &str = "2";
 
 /// The `source` the consumers write on what this crate maps.
 pub const SOURCE: &str = "WinLeadPlus";

@@ -131,11 +131,7 @@ pub struct Column {
 }
 
 const fn varchar(table: &'static str, column: &'static str, n: usize) -> Column {
-    Column {
-        table,
-        column,
-        kind: Kind::Varchar(n),
-    }
+    of(table, column, Kind::Varchar(n))
 }
 
 const fn of(table: &'static str, column: &'static str, kind: Kind) -> Column {

@@ -122,18 +122,18 @@ impl PayloadMapper {
 
     /// Counts a record that could not even be parsed (too large, too deep, invalid JSON) and
     /// returns its error: `prospect_id` is what could be read of its id, if anything.
-    pub fn reject(&mut self, prospect_id: Option<String>, reason: String) -> RecordError {
+    /// `reason` is given the record's number.
+    pub fn reject(
+        &mut self,
+        prospect_id: Option<String>,
+        reason: impl FnOnce(usize) -> String,
+    ) -> RecordError {
         self.records += 1;
         RecordError {
             record: self.records,
             prospect_id,
-            reason,
+            reason: reason(self.records),
         }
-    }
-
-    /// The number the next record will get (records are numbered from 1).
-    pub fn next_record_number(&self) -> usize {
-        self.records + 1
     }
 
     /// How many records [`PayloadMapper::map_next`] has seen.
@@ -179,6 +179,18 @@ mod tests {
         );
         assert_eq!(error.to_string(), "record 2: not a JSON object");
         assert_eq!(mapper.records(), 2);
+    }
+
+    #[test]
+    fn a_rejected_record_takes_the_next_number_and_keeps_the_count() {
+        let mut mapper = PayloadMapper::new();
+        assert!(mapper.map_next(&json!({ "idProspect": 1 })).is_ok());
+        let error = mapper.reject(Some("7".into()), |n| format!("record {n} is broken"));
+        assert_eq!(error.to_string(), "prospect 7: record 2 is broken");
+        assert_eq!(error.record, 2);
+        let next = mapper.map_next(&json!("x")).unwrap_err();
+        assert_eq!(next.record, 3);
+        assert_eq!(mapper.records(), 3);
     }
 
     #[test]

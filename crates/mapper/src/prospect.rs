@@ -1,7 +1,6 @@
 //! Mapping of one prospect: the client, its principal address and payment data. Contracts
 //! are mapped in `contract.rs`.
 
-use iban::{Iban, ParseBaseIbanError, ParseIbanError};
 use serde_json::{Map, Value};
 
 use crate::contract::map_contracts;
@@ -9,9 +8,9 @@ use crate::error::MapError;
 use crate::hash::data_hash;
 use crate::id::ProspectId;
 use crate::limits;
-use crate::mask::{mask_bic, mask_iban};
+use crate::payment::{parse_bic, parse_iban};
 use crate::record::{AddressRecord, ClientRecord, MappedProspect};
-use crate::values::{Obj, Warnings, clean, kind, limit};
+use crate::values::{Obj, Warnings, kind, limit};
 
 /// The key of the prospect id.
 pub(crate) const ID_KEY: &str = "idProspect";
@@ -122,60 +121,37 @@ impl ClientRecord {
 
 /// The IBAN, compact and upper-case, when it passes ISO 13616 (format and mod-97).
 fn iban(payment: Obj<'_, '_>, w: &mut Warnings) -> Option<String> {
-    let (_, value) = payment.find(&["iban", "IBAN"])?;
-    let Value::String(raw) = value else {
-        w.push(format_args!(
-            "IBAN: expected text, found {}; not stored",
-            kind(value)
-        ));
-        return None;
-    };
-    let compact: String = raw
-        .chars()
-        .filter(|&c| !c.is_whitespace() && c != '\0')
-        .flat_map(char::to_uppercase)
-        .collect();
-    match compact.parse::<Iban>() {
-        Ok(_) => Some(compact),
-        Err(error) => {
-            let problem = match error {
-                ParseIbanError::InvalidBaseIban {
-                    source: ParseBaseIbanError::InvalidChecksum,
-                } => "fails the mod-97 check",
-                ParseIbanError::InvalidBaseIban {
-                    source: ParseBaseIbanError::InvalidFormat,
-                } => "is not in IBAN format",
-                ParseIbanError::InvalidBban(_) => "does not match its country's format",
-                ParseIbanError::UnknownCountry(_) => "has an unknown country code",
-            };
-            w.push(format_args!(
-                "IBAN {} {problem}; not stored",
-                mask_iban(&compact)
-            ));
-            None
-        }
-    }
+    let raw = payment_text(payment, w, &["iban", "IBAN"], "IBAN")?;
+    parse_iban(raw)
+        .map_err(|e| w.push(format_args!("IBAN {e}; not stored")))
+        .ok()
 }
 
 /// The BIC, upper-case, when it is 8 or 11 letters or digits.
 fn bic(payment: Obj<'_, '_>, w: &mut Warnings) -> Option<String> {
-    let (_, value) = payment.find(&["BIC", "bic"])?;
-    let Value::String(raw) = value else {
-        w.push(format_args!(
-            "BIC: expected text, found {}; not stored",
-            kind(value)
-        ));
-        return None;
-    };
-    let bic = clean(raw).to_uppercase();
-    if matches!(bic.len(), 8 | 11) && bic.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        Some(bic)
-    } else {
-        w.push(format_args!(
-            "BIC {} is not 8 or 11 letters or digits; not stored",
-            mask_bic(&bic)
-        ));
-        None
+    let raw = payment_text(payment, w, &["BIC", "bic"], "BIC")?;
+    parse_bic(raw)
+        .map_err(|e| w.push(format_args!("BIC {e}; not stored")))
+        .ok()
+}
+
+/// The text of a payment field; another kind of value is dropped with a warning.
+fn payment_text<'v>(
+    payment: Obj<'v, '_>,
+    w: &mut Warnings,
+    keys: &[&'static str],
+    name: &str,
+) -> Option<&'v str> {
+    let (_, value) = payment.find(keys)?;
+    match value {
+        Value::String(raw) => Some(raw),
+        other => {
+            w.push(format_args!(
+                "{name}: expected text, found {}; not stored",
+                kind(other)
+            ));
+            None
+        }
     }
 }
 

@@ -128,11 +128,7 @@ async fn one_by_one(
             }
             let mut progress = batch.progress.clone();
             for r in &refused {
-                match r.published {
-                    Published::Created => progress.created -= 1,
-                    Published::Updated => progress.updated -= 1,
-                }
-                progress.failed += 1;
+                progress.take_back(r.published);
             }
             write_progress(conn, batch.log_id, &progress).await?;
             Ok(refused)
@@ -176,13 +172,10 @@ async fn write_progress(
     log_id: Uuid,
     progress: &Progress,
 ) -> Result<(), TxError> {
-    match progress_on(conn, log_id, progress).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(TxError::LeaseLost),
-        Err(DbError::Query(e)) => Err(TxError::Db(e)),
-        Err(DbError::Pool(e)) => Err(TxError::Db(diesel::result::Error::QueryBuilderError(
-            Box::new(e),
-        ))),
+    if progress_on(conn, log_id, progress).await? {
+        Ok(())
+    } else {
+        Err(TxError::LeaseLost)
     }
 }
 

@@ -213,14 +213,7 @@ impl ContratStore {
     /// A contract by id, when one of `tenants` owns it.
     pub async fn get(&self, tenants: Tenants<'_>, id: Uuid) -> Result<Option<ContratRow>, DbError> {
         let mut conn = self.pool.get().await?;
-        let mut q = c::table.filter(c::id.eq(id)).into_boxed();
-        if let Tenants::Only(organisations) = tenants {
-            q = q.filter(c::organisation_id.eq_any(organisations));
-        }
-        Ok(q.select(ContratRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?)
+        get_on(&mut conn, tenants, id).await
     }
 
     /// A contract by its reference within one organisation (references are unique there).
@@ -245,10 +238,10 @@ impl ContratStore {
         tenants: Tenants<'_>,
         id: Uuid,
     ) -> Result<Option<ContratWithLines>, DbError> {
-        let Some(contrat) = self.get(tenants, id).await? else {
+        let mut conn = self.pool.get().await?;
+        let Some(contrat) = get_on(&mut conn, tenants, id).await? else {
             return Ok(None);
         };
-        let mut conn = self.pool.get().await?;
         let lignes: Vec<LigneRow> = l::table
             .filter(l::contrat_id.eq(id))
             .order_by(l::position)
@@ -345,6 +338,22 @@ fn escape_like(s: &str) -> String {
         out.push(ch);
     }
     out
+}
+
+/// A contract by id on a connection, when one of `tenants` owns it.
+async fn get_on(
+    conn: &mut AsyncPgConnection,
+    tenants: Tenants<'_>,
+    id: Uuid,
+) -> Result<Option<ContratRow>, DbError> {
+    let mut q = c::table.filter(c::id.eq(id)).into_boxed();
+    if let Tenants::Only(organisations) = tenants {
+        q = q.filter(c::organisation_id.eq_any(organisations));
+    }
+    Ok(q.select(ContratRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 #[cfg(test)]

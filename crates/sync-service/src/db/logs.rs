@@ -26,6 +26,18 @@ pub struct Progress {
     pub warnings_dropped: i32,
 }
 
+impl Progress {
+    /// Takes back a prospect counted as created (or updated) that could not be recorded,
+    /// and counts it failed.
+    pub fn take_back(&mut self, published: super::batches::Published) {
+        match published {
+            super::batches::Published::Created => self.created -= 1,
+            super::batches::Published::Updated => self.updated -= 1,
+        }
+        self.failed += 1;
+    }
+}
+
 /// The outcome of asking for an organisation's lease.
 #[derive(Debug, Clone)]
 pub enum Lease {
@@ -124,7 +136,7 @@ impl LogStore {
     /// Writes progress (outside of a batch transaction, e.g. a dry run).
     pub async fn progress(&self, log_id: Uuid, progress: &Progress) -> Result<bool, DbError> {
         let mut conn = self.pool.get().await?;
-        progress_on(&mut conn, log_id, progress).await
+        Ok(progress_on(&mut conn, log_id, progress).await?)
     }
 
     /// Ends a run.
@@ -229,7 +241,7 @@ pub(crate) async fn progress_on(
     conn: &mut AsyncPgConnection,
     log_id: Uuid,
     progress: &Progress,
-) -> Result<bool, DbError> {
+) -> Result<bool, diesel::result::Error> {
     let n = diesel::update(logs::table)
         .filter(logs::id.eq(log_id))
         .filter(logs::status.eq(LogStatus::Running))

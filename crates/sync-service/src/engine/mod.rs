@@ -111,12 +111,10 @@ impl Run {
     /// Takes back the count of prospects the database refused to record, as failures.
     fn refused(&mut self, refused: Vec<Refused>, metrics: &Metrics) {
         for r in refused {
-            match r.published {
-                Published::Created => self.counts.created -= 1,
-                Published::Updated => self.counts.updated -= 1,
-            }
+            self.counts.take_back(r.published);
             metrics.prospect("failed");
-            self.fail(&r.prospect_id.to_string(), r.reason);
+            self.errors
+                .push(format!("prospect {}: {}", r.prospect_id, r.reason));
         }
     }
 }
@@ -140,9 +138,6 @@ pub enum RunError {
     /// client-core or NATS failed for a whole batch.
     #[error(transparent)]
     Events(#[from] EventError),
-    /// Another worker took the lease over.
-    #[error("the sync lease was lost (another worker took it over): stopped")]
-    LeaseLost,
     /// `SYNC_MAX_DURATION_SECS` passed.
     #[error("the sync ran past its deadline of {secs} s (SYNC_MAX_DURATION_SECS) and was stopped")]
     Deadline {
@@ -344,11 +339,15 @@ impl SyncEngine {
         // Recording a batch (crm_commercial) overlaps with publishing the next one (NATS,
         // client-core's database): at most one recording is in flight.
         let mut recording: Option<InFlight> = None;
+        // One timer and one shutdown wait for the whole run, not one per record.
+        let past_deadline = tokio::time::sleep_until(deadline);
+        let shutdown = inner.shutdown.cancelled();
+        tokio::pin!(past_deadline, shutdown);
         loop {
             let next = tokio::select! {
                 biased;
-                () = inner.shutdown.cancelled() => Err(RunError::Shutdown),
-                () = tokio::time::sleep_until(deadline) => Err(self.deadline_error()),
+                () = &mut shutdown => Err(RunError::Shutdown),
+                () = &mut past_deadline => Err(self.deadline_error()),
                 record = records.recv() => Ok(record),
             };
             let record = match next {
@@ -477,7 +476,7 @@ impl SyncEngine {
             run.counts.processed = run.counts.total_prospects;
             return match inner.logs.progress(run.log_id, &run.progress()).await {
                 Ok(true) => Ok(None),
-                Ok(false) => Err(RunError::LeaseLost),
+                Ok(false) => Err(RecordError::LeaseLost.into()),
                 Err(e) => Err(RunError::Progress(e)),
             };
         }

@@ -10,7 +10,8 @@ use tokio::task::JoinHandle;
 
 use tokio_util::sync::CancellationToken;
 
-use super::stream::{FetchSummary, PageInfo, ParseLimits, Record, Unchanged, parse_page};
+use super::split::Pagination;
+use super::stream::{FetchSummary, ParseLimits, Record, Unchanged, parse_page};
 use crate::domain::Endpoint;
 use crate::metrics::Metrics;
 
@@ -243,7 +244,7 @@ impl WinLeadPlusClient {
             summary.pages += 1;
             summary.records += page.records;
             summary.bytes += page.bytes;
-            match next_url(&endpoint, &url, &page, page_number) {
+            match next_url(&endpoint, &url, &page.pagination, page_number) {
                 Some(next) if page.records > 0 => url = next,
                 _ => return Ok(summary),
             }
@@ -351,7 +352,7 @@ impl WinLeadPlusClient {
 fn next_url(
     endpoint: &Endpoint,
     current: &url::Url,
-    page: &PageInfo,
+    page: &Pagination,
     page_number: u32,
 ) -> Option<url::Url> {
     if let Some(next) = &page.next {
@@ -493,36 +494,36 @@ mod tests {
     #[test]
     fn pages_are_followed_until_the_last() {
         let ep = endpoint();
-        let page = PageInfo {
+        let page = Pagination {
             page: Some(1),
             total_pages: Some(3),
-            ..PageInfo::default()
+            ..Pagination::default()
         };
         let next = next_url(&ep, ep.url(), &page, 1).unwrap();
         assert_eq!(next.as_str(), "http://wlp.example/api/prospects?page=2");
-        let last = PageInfo {
+        let last = Pagination {
             page: Some(3),
             total_pages: Some(3),
-            ..PageInfo::default()
+            ..Pagination::default()
         };
         assert!(next_url(&ep, &next, &last, 3).is_none());
-        assert!(next_url(&ep, ep.url(), &PageInfo::default(), 1).is_none());
+        assert!(next_url(&ep, ep.url(), &Pagination::default(), 1).is_none());
     }
 
     #[test]
     fn a_next_url_on_another_origin_is_not_followed() {
         let ep = endpoint();
-        let same = PageInfo {
+        let same = Pagination {
             next: Some("/api/prospects?cursor=abc".into()),
-            ..PageInfo::default()
+            ..Pagination::default()
         };
         assert_eq!(
             next_url(&ep, ep.url(), &same, 1).unwrap().as_str(),
             "http://wlp.example/api/prospects?cursor=abc"
         );
-        let other = PageInfo {
+        let other = Pagination {
             next: Some("http://evil.example/steal".into()),
-            ..PageInfo::default()
+            ..Pagination::default()
         };
         assert!(next_url(&ep, ep.url(), &other, 1).is_none());
     }

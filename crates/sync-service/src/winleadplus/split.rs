@@ -177,11 +177,9 @@ impl<R: BufRead> Splitter<R> {
     /// Reads the rest of the envelope (members after the array) and checks that nothing but
     /// whitespace follows it; returns what it said about pagination.
     pub(crate) fn finish(mut self) -> Result<Pagination, EnvelopeError> {
+        // Past the array only members remain: `next_record` reads them and yields nothing.
         while self.state != State::Done {
-            if self.next_record()?.is_some() {
-                // Only reached when called before the array was read to its end.
-                continue;
-            }
+            self.next_record()?;
         }
         match self.skip_whitespace()? {
             None => Ok(self.pagination),
@@ -285,12 +283,12 @@ impl<R: BufRead> Splitter<R> {
         let mut depth = 0_usize;
         let mut in_string = false;
         let mut escaped = false;
-        let mut started = false;
         loop {
             let chunk = self.reader.fill_buf()?;
             if chunk.is_empty() {
-                // A scalar may end with the body; anything else is cut short.
-                if started && depth == 0 && !in_string {
+                // A scalar may end with the body (its first byte is read: the body had one
+                // left); anything else is cut short.
+                if depth == 0 && !in_string {
                     break;
                 }
                 return Err(EnvelopeError::Truncated);
@@ -346,10 +344,8 @@ impl<R: BufRead> Splitter<R> {
                     }
                     _ => {}
                 }
-                started = true;
                 i += 1;
             }
-            started |= i > 0;
             if skipped.is_none() && bytes.len() + i > max_bytes {
                 skipped = Some(Oversize::TooLarge);
             }

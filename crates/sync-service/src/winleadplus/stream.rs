@@ -17,7 +17,9 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use tokio_util::sync::CancellationToken;
 
 use super::client::{FetchError, error_chain};
-use super::split::{EnvelopeError, Oversize, RawRecord, RecordLimits, Splitter, sniff_prospect_id};
+use super::split::{
+    EnvelopeError, Oversize, Pagination, RawRecord, RecordLimits, Splitter, sniff_prospect_id,
+};
 
 /// One record of the payload: mapped (or recognised as unchanged), or failed alone with its
 /// reason.
@@ -41,12 +43,8 @@ pub struct FetchSummary {
 /// What one page said about itself and held.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct PageInfo {
-    /// `next` / `next_page_url`.
-    pub(crate) next: Option<String>,
-    /// `page`.
-    pub(crate) page: Option<u64>,
-    /// `total_pages` / `totalPages` / `last_page`.
-    pub(crate) total_pages: Option<u64>,
+    /// What the envelope said about the next page.
+    pub(crate) pagination: Pagination,
     /// Records in this page.
     pub(crate) records: usize,
     /// Body bytes.
@@ -136,9 +134,7 @@ pub(crate) async fn parse_page(
     match result {
         Ok(Some(pagination)) => Ok((
             PageInfo {
-                next: pagination.next,
-                page: pagination.page,
-                total_pages: pagination.total_pages,
+                pagination,
                 records: sink.records,
                 bytes,
             },
@@ -213,35 +209,30 @@ impl Sink {
     /// Parses, maps and sends one record; `false` when the engine stopped reading.
     fn push(&mut self, raw: RawRecord) -> bool {
         self.records += 1;
-        let number = self.mapper.next_record_number();
-        let record = match raw.skipped {
-            Some(Oversize::TooLarge) => Err(self.mapper.reject(
-                sniff_prospect_id(&raw.bytes),
-                format!(
-                    "record {number} is larger than {} KB (WINLEADPLUS_MAX_RECORD_KB); not imported",
-                    self.max_record_kb
-                ),
+        let unparsed = match raw.skipped {
+            Some(Oversize::TooLarge) => Err(format!(
+                "is larger than {} KB (WINLEADPLUS_MAX_RECORD_KB); not imported",
+                self.max_record_kb
             )),
-            Some(Oversize::TooDeep) => Err(self.mapper.reject(
-                sniff_prospect_id(&raw.bytes),
-                format!(
-                    "record {number} is nested deeper than {MAX_RECORD_DEPTH} levels; not imported"
-                ),
+            Some(Oversize::TooDeep) => Err(format!(
+                "is nested deeper than {MAX_RECORD_DEPTH} levels; not imported"
             )),
-            None => match serde_json::from_slice::<Value>(&raw.bytes) {
-                Ok(value) => {
-                    let unchanged = &self.unchanged;
-                    self.mapper
-                        .map_next_if_changed(&value, |id, hash| unchanged(id.get(), hash))
-                }
-                Err(e) => Err(self.mapper.reject(
-                    sniff_prospect_id(&raw.bytes),
-                    format!(
-                        "record {number} is not valid JSON: {}",
-                        mapper::mask::excerpt(&e.to_string())
-                    ),
-                )),
-            },
+            None => serde_json::from_slice::<Value>(&raw.bytes).map_err(|e| {
+                format!(
+                    "is not valid JSON: {}",
+                    mapper::mask::excerpt(&e.to_string())
+                )
+            }),
+        };
+        let record = match unparsed {
+            Ok(value) => {
+                let unchanged = &self.unchanged;
+                self.mapper
+                    .map_next_if_changed(&value, |id, hash| unchanged(id.get(), hash))
+            }
+            Err(problem) => Err(self.mapper.reject(sniff_prospect_id(&raw.bytes), |number| {
+                format!("record {number} {problem}")
+            })),
         };
         if self.tx.blocking_send(record).is_err() {
             self.cancelled = true;

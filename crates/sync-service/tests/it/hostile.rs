@@ -289,37 +289,44 @@ async fn a_row_the_database_refuses_fails_its_prospect_only_and_is_retried_next_
     stack.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_never_finishes_is_cut_off_by_the_sync_deadline() {
+/// Syncs six prospects against a server that sends its body one byte every `drip_ms`;
+/// checks that the run ended FAILED with `reason`, within `within`, having recorded nothing,
+/// and that the next sync (the fault spent) runs and imports everything.
+async fn sync_against_a_dripping_server(
+    options: Options,
+    drip_ms: u64,
+    reason: &str,
+    within: Duration,
+) {
     let stack = spawn_stack_with(Options {
         prospects: prospects_with_contracts(),
-        max_duration_secs: 2,
-        ..Options::default()
+        ..options
     })
     .await;
     let org = Uuid::new_v4();
     stack.configure(org).await;
-    // One byte every 100 ms: never idle long enough for the read timeout, never done.
-    stack.sim.push_fault(Fault::drip_ms(100));
+    stack.sim.push_fault(Fault::drip_ms(drip_ms));
 
     let started = std::time::Instant::now();
     let (success, log) = stack.sync_now(org, false).await;
 
     assert!(!success);
     assert_eq!(log.status, "FAILED");
+    assert!(started.elapsed() < within, "took {:?}", started.elapsed());
     assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert!(
-        log.errors
-            .iter()
-            .any(|e| e.contains("deadline of 2 s (SYNC_MAX_DURATION_SECS)")),
-        "{:?}",
+        log.errors.iter().any(|e| e.contains(reason)),
+        "{reason:?} not in {:?}",
         log.errors
     );
-    // The lease is free again: the next sync runs (and succeeds, the fault being spent).
+    assert_eq!(
+        stack
+            .commercial_count(&format!(
+                "SELECT count(*) AS n FROM winleadplus_mappings WHERE organisation_id = '{org}'"
+            ))
+            .await,
+        0
+    );
+    // The lease is free again: the next sync runs and imports everything.
     let (success, next) = stack.sync_now(org, false).await;
     assert!(success, "{next:?}");
     assert_eq!(next.created, 6);
@@ -327,24 +334,31 @@ async fn a_server_that_never_finishes_is_cut_off_by_the_sync_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_goes_silent_is_cut_off_by_the_read_idle_timeout() {
-    let stack = spawn_stack_with(Options {
-        prospects: prospects_with_contracts(),
-        read_idle_secs: 1,
-        ..Options::default()
-    })
+async fn a_server_that_never_finishes_is_cut_off_by_the_sync_deadline() {
+    // One byte every 100 ms: never idle long enough for the read timeout, never done.
+    sync_against_a_dripping_server(
+        Options {
+            max_duration_secs: 2,
+            ..Options::default()
+        },
+        100,
+        "the sync ran past its deadline of 2 s (SYNC_MAX_DURATION_SECS)",
+        Duration::from_secs(15),
+    )
     .await;
-    let org = Uuid::new_v4();
-    stack.configure(org).await;
-    stack.sim.push_fault(Fault::drip_ms(3_000));
+}
 
-    let (success, log) = stack.sync_now(org, false).await;
-
-    assert!(!success);
-    assert!(
-        log.errors.iter().any(|e| e.contains("timed out")),
-        "{:?}",
-        log.errors
-    );
-    stack.cleanup().await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_goes_silent_is_cut_off_by_the_read_idle_timeout() {
+    // One byte every 3 s: silent for longer than the 1 s read-idle timeout.
+    sync_against_a_dripping_server(
+        Options {
+            read_idle_secs: 1,
+            ..Options::default()
+        },
+        3_000,
+        "timed out: no data for 1 s (WINLEADPLUS_READ_IDLE_SECS)",
+        Duration::from_secs(15),
+    )
+    .await;
 }
