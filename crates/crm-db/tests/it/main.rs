@@ -15,6 +15,7 @@ mod ensure;
 mod helpers;
 mod limits;
 mod migrations;
+mod pool;
 mod schema;
 mod search;
 mod testing;
