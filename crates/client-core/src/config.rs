@@ -3,18 +3,8 @@
 
 use std::net::SocketAddr;
 
-use clap::{Parser, ValueEnum};
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// JSON when standard error is not a terminal, pretty otherwise.
-    Auto,
-    /// One JSON object per line (production).
-    Json,
-    /// Human-readable (terminal).
-    Pretty,
-}
+use clap::Parser;
+pub use service_kit::telemetry::LogFormat;
 
 /// client-core: CRM clients over gRPC, and the consumer of WinLeadPlus client events.
 #[derive(Debug, Clone, Parser)]

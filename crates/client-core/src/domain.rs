@@ -12,27 +12,15 @@ pub const SOURCE_WINLEADPLUS: &str = mapper::SOURCE;
 pub const DEFAULT_STATUT: &str = "ACTIF";
 /// `type_client` of a new client when none is given.
 pub const DEFAULT_TYPE_CLIENT: &str = "PARTICULIER";
-/// Page size when the caller gives none.
-pub const DEFAULT_PAGE_SIZE: i64 = 20;
-/// Largest page a caller may ask for.
-pub const MAX_PAGE_SIZE: i64 = 100;
-
-/// Parses a required UUID field, naming the field in the error.
+/// Parses a required UUID field, naming the field in the error ([`service_kit::ids`] holds
+/// the rule).
 pub fn parse_uuid(field: &str, value: &str) -> Result<Uuid, Error> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(Error::invalid(format!("{field} is required")));
-    }
-    Uuid::parse_str(value)
-        .map_err(|_| Error::invalid(format!("{field} must be a UUID, got {value:?}")))
+    Ok(service_kit::ids::parse_uuid(field, value)?)
 }
 
 /// Parses an optional UUID field: absent or empty is `None`.
 pub fn parse_optional_uuid(field: &str, value: Option<&str>) -> Result<Option<Uuid>, Error> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => parse_uuid(field, v).map(Some),
-    }
+    Ok(service_kit::ids::parse_optional_uuid(field, value)?)
 }
 
 /// Parses an optional `YYYY-MM-DD` date field: absent or empty is `None`.
@@ -197,41 +185,12 @@ pub struct ListQuery {
     pub source: Option<SourceFilter>,
     /// Page number, from 1.
     pub page: i64,
-    /// Page size, 1..=[`MAX_PAGE_SIZE`].
+    /// Page size, 1..=[`service_kit::paging::MAX_LIMIT`].
     pub limit: i64,
     /// Sort column; ties are broken by id so that pages are stable.
     pub sort: SortField,
     /// Descending order.
     pub descending: bool,
-}
-
-/// Validates the pagination part of a list request: `(page, limit, sort, descending)`.
-pub fn parse_pagination(
-    page: i32,
-    limit: i32,
-    sort_by: &str,
-    sort_order: &str,
-) -> Result<(i64, i64, SortField, bool), Error> {
-    let page = match page {
-        0 => 1,
-        p if p < 0 => return Err(Error::invalid(format!("page must be 1 or more, got {p}"))),
-        p => i64::from(p),
-    };
-    let limit = match limit {
-        0 => DEFAULT_PAGE_SIZE,
-        l if l < 0 => return Err(Error::invalid(format!("limit must be positive, got {l}"))),
-        l => i64::from(l).min(MAX_PAGE_SIZE),
-    };
-    let descending = match sort_order.trim().to_ascii_lowercase().as_str() {
-        "" | "desc" => true,
-        "asc" => false,
-        other => {
-            return Err(Error::invalid(format!(
-                "sort_order must be \"asc\" or \"desc\", got {other:?}"
-            )));
-        }
-    };
-    Ok((page, limit, SortField::parse(sort_by)?, descending))
 }
 
 #[cfg(test)]
@@ -291,19 +250,14 @@ mod tests {
     }
 
     #[test]
-    fn pagination_defaults_caps_and_refuses_nonsense() {
+    fn sort_by_knows_its_columns_and_refuses_others() {
+        assert!(matches!(SortField::parse(""), Ok(SortField::CreatedAt)));
         assert!(matches!(
-            parse_pagination(0, 0, "", ""),
-            Ok((1, 20, SortField::CreatedAt, true))
+            SortField::parse("updatedAt"),
+            Ok(SortField::UpdatedAt)
         ));
-        assert!(matches!(
-            parse_pagination(3, 1000, "nom", "ASC"),
-            Ok((3, 100, SortField::Nom, false))
-        ));
-        assert!(parse_pagination(-1, 10, "", "").is_err());
-        assert!(parse_pagination(1, -5, "", "").is_err());
-        assert!(parse_pagination(1, 5, "password", "").is_err());
-        assert!(parse_pagination(1, 5, "", "sideways").is_err());
+        assert!(matches!(SortField::parse("nom"), Ok(SortField::Nom)));
+        assert!(SortField::parse("password").is_err());
     }
 
     #[test]

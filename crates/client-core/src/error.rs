@@ -30,6 +30,18 @@ impl Error {
     }
 }
 
+impl From<service_kit::ids::InvalidId> for Error {
+    fn from(e: service_kit::ids::InvalidId) -> Self {
+        Self::Invalid(e.to_string())
+    }
+}
+
+impl From<service_kit::paging::PagingError> for Error {
+    fn from(e: service_kit::paging::PagingError) -> Self {
+        Self::Invalid(e.to_string())
+    }
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         Self::Db(e.into())

@@ -9,11 +9,9 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
-pub mod http;
 pub mod metrics;
 pub mod nats;
 pub mod startup;
-pub mod telemetry;
 
 pub use config::Config;
 pub use startup::App;

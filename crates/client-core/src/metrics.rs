@@ -1,5 +1,5 @@
 //! Prometheus metrics of client-core, served as text on `/metrics`. Names are documented
-//! in the README.
+//! in the README. gRPC calls are counted by service-kit's layer, into this registry.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -9,12 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RpcLabels {
-    method: String,
-    code: String,
-}
+use service_kit::grpc::RpcMetrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventLabels {
@@ -23,9 +18,9 @@ struct EventLabels {
 }
 
 struct Inner {
-    registry: Registry,
+    registry: Arc<Registry>,
     statements: Counter,
-    rpcs: Family<RpcLabels, Counter>,
+    rpcs: RpcMetrics,
     events: Family<EventLabels, Counter>,
     pending: Gauge<u64, AtomicU64>,
 }
@@ -50,14 +45,9 @@ impl Metrics {
             "Statements sent to PostgreSQL",
             statements.clone(),
         );
-        let rpcs = Family::<RpcLabels, Counter>::default();
+        let rpcs = RpcMetrics::register(&mut registry, "core_grpc_requests");
         let events = Family::<EventLabels, Counter>::default();
         let pending = Gauge::<u64, AtomicU64>::default();
-        registry.register(
-            "core_grpc_requests",
-            "gRPC calls by method and status code",
-            rpcs.clone(),
-        );
         registry.register(
             "core_events",
             "NATS events by kind (create, update) and outcome (applied, ignored, failed, dead_lettered)",
@@ -69,7 +59,7 @@ impl Metrics {
             pending.clone(),
         );
         Self(Arc::new(Inner {
-            registry,
+            registry: Arc::new(registry),
             statements,
             rpcs,
             events,
@@ -77,15 +67,9 @@ impl Metrics {
         }))
     }
 
-    /// Counts a gRPC call.
-    pub fn rpc(&self, method: &str, code: tonic_code::Code) {
-        self.0
-            .rpcs
-            .get_or_create(&RpcLabels {
-                method: method.to_owned(),
-                code: format!("{code:?}"),
-            })
-            .inc();
+    /// The counter of gRPC calls, for the server's metrics layer.
+    pub fn rpc(&self) -> RpcMetrics {
+        self.0.rpcs.clone()
     }
 
     fn event(&self, kind: &'static str, outcome: &'static str) {
@@ -128,17 +112,13 @@ impl Metrics {
         })
     }
 
+    /// The registry every metric lives in (what `/metrics` serves).
+    pub fn registry(&self) -> Arc<Registry> {
+        Arc::clone(&self.0.registry)
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.0.registry) {
-            tracing::error!(error = %e, "cannot encode metrics");
-        }
-        out
+        service_kit::ops::render(&self.0.registry)
     }
-}
-
-/// The status code type counted by [`Metrics::rpc`].
-pub mod tonic_code {
-    pub use proto::tonic::Code;
 }

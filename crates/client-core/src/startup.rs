@@ -5,24 +5,23 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use proto::tonic::transport::Server;
-use proto::tonic::transport::server::TcpIncoming;
+use service_kit::grpc::GrpcServer;
+use service_kit::ops::{Check, Ops};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::db::{self, ClientStore, DbPool, DeadLetterStore, EventStore};
 use crate::grpc::{ClientBaseServiceServer, ClientService};
-use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
-use crate::nats::{CreateResponder, UpdateConsumer, ensure_update_stream};
+use crate::nats::{self, CreateResponder, UpdateConsumer, ensure_update_stream};
 
 /// A client-core ready to run: listeners bound, connections open.
 pub struct App {
     grpc_listener: TcpListener,
     http_listener: TcpListener,
     pool: DbPool,
-    nats: async_nats::Client,
+    nats: nats::Connection,
     consumer: UpdateConsumer,
     responder: CreateResponder,
     metrics: Metrics,
@@ -45,19 +44,9 @@ impl App {
         db::ping(&pool)
             .await
             .context("cannot reach the crm_core database (is PostgreSQL running and migrated? `cargo xtask migrate`)")?;
-        let nats = async_nats::ConnectOptions::new()
-            .name("client-core")
-            .connect(config.nats_url.as_str())
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot connect to NATS at {}",
-                    mapper::mask::mask_url_credentials(&config.nats_url)
-                )
-            })?;
-        let js = async_nats::jetstream::new(nats.clone());
+        let nats = nats::connect(&config.nats_url, "client-core").await?;
         let update_subject = config.subject(proto::subjects::CLIENT_UPDATE);
-        let stream = ensure_update_stream(&js, &config.stream, &update_subject).await?;
+        let stream = ensure_update_stream(&nats, &config.stream, &update_subject).await?;
         let consumer = UpdateConsumer::open(
             &stream,
             &config.consumer,
@@ -123,35 +112,19 @@ impl App {
         // One part failing stops the whole service: better a restart than half a service.
         let stop = shutdown.child_token();
 
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<ClientBaseServiceServer<ClientService>>()
-            .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .context("cannot build the reflection service")?;
-        let service = ClientService::new(ClientStore::new(pool.clone()), metrics.clone());
-        let grpc = Server::builder()
-            .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
-            .add_service(health_service)
-            .add_service(reflection)
+        let service = ClientService::new(ClientStore::new(pool.clone()));
+        let grpc = GrpcServer::new(metrics.rpc())
+            .reflect(proto::FILE_DESCRIPTOR_SET)
             .add_service(ClientBaseServiceServer::new(service))
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(grpc_listener),
-                stop.clone().cancelled_owned(),
-            );
+            .serve(grpc_listener, stop.clone());
 
-        let http = axum::serve(
-            http_listener,
-            http::router(HttpState {
-                pool: pool.clone(),
-                nats: nats.clone(),
-                metrics: metrics.clone(),
+        let checks = vec![
+            Check::new("postgresql", pool, |pool| async move {
+                db::ping(&pool).await.map_err(|e| e.to_string())
             }),
-        )
-        .with_graceful_shutdown(stop.clone().cancelled_owned());
+            nats::readiness(nats.clone()),
+        ];
+        let http = Ops::new(metrics.registry(), checks).serve(http_listener, stop.clone());
 
         let responder = responder.run(stop.clone());
         let updates = consumer.run(stop.clone());
@@ -176,29 +149,5 @@ impl App {
             tracing::warn!(error = %e, "cannot flush NATS on shutdown");
         }
         grpc.and(http).and(responder).and(updates)
-    }
-}
-
-/// Resolves when SIGINT or SIGTERM arrives.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the service");
-                let _ignored = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ignored = ctrl_c.await;
     }
 }

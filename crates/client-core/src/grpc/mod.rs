@@ -1,5 +1,6 @@
 //! `clients.ClientBaseService`: request validation and status mapping only; the work is in
-//! `db` and `domain`. Only this module knows tonic.
+//! `db` and `domain`. Only this module (and the server's set-up in `startup`) knows tonic;
+//! calls are counted by service-kit's metrics layer, not here.
 
 mod convert;
 mod error;
@@ -12,16 +13,17 @@ use proto::clients::{
     SearchClientRequest, SearchClientResponse, UpdateClientBaseRequest,
 };
 use proto::tonic::{self, Request, Response, Status};
+use service_kit::grpc::respond;
+use service_kit::paging::PageRequest;
 
 use crate::db::ClientStore;
 use crate::db::models::{ClientPatchRow, NewClientRow};
 use crate::domain::{
-    DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, SourceFilter, optional_bic, optional_email,
-    optional_iban, optional_text, parse_optional_date, parse_optional_uuid, parse_pagination,
+    DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, SortField, SourceFilter, optional_bic,
+    optional_email, optional_iban, optional_text, parse_optional_date, parse_optional_uuid,
     parse_uuid, required_text,
 };
 use crate::error::Error;
-use crate::metrics::Metrics;
 
 pub use proto::clients::client_base_service_server::ClientBaseServiceServer;
 
@@ -29,23 +31,12 @@ pub use proto::clients::client_base_service_server::ClientBaseServiceServer;
 #[derive(Clone)]
 pub struct ClientService {
     store: ClientStore,
-    metrics: Metrics,
 }
 
 impl ClientService {
     /// The service over a store.
-    pub fn new(store: ClientStore, metrics: Metrics) -> Self {
-        Self { store, metrics }
-    }
-
-    fn observe<T>(&self, method: &str, result: Result<T, Error>) -> Result<Response<T>, Status> {
-        let result = result.map(Response::new).map_err(Status::from);
-        let code = match &result {
-            Ok(_) => tonic::Code::Ok,
-            Err(status) => status.code(),
-        };
-        self.metrics.rpc(method, code);
-        result
+    pub fn new(store: ClientStore) -> Self {
+        Self { store }
     }
 
     async fn create(&self, r: CreateClientBaseRequest) -> Result<ClientBase, Error> {
@@ -186,32 +177,28 @@ impl ClientService {
 
     async fn list(&self, r: ListClientsBaseRequest) -> Result<ListClientsBaseResponse, Error> {
         let pagination = r.pagination.unwrap_or_default();
-        let (page, limit, sort, descending) = parse_pagination(
-            pagination.page,
-            pagination.limit,
-            &pagination.sort_by,
-            &pagination.sort_order,
-        )?;
+        let page = PageRequest::parse(pagination.page, pagination.limit, &pagination.sort_order)?;
+        let sort = SortField::parse(&pagination.sort_by)?;
         let query = ListQuery {
             organisation_id: parse_uuid("organisation_id", &r.organisation_id)?,
             statut: optional_text("statut_id", r.statut_id.as_deref(), 50)?,
             societe_id: parse_optional_uuid("societe_id", r.societe_id.as_deref())?,
             search: optional_text("search", r.search.as_deref(), 200)?,
             source: SourceFilter::parse(r.source.as_deref())?,
-            page,
-            limit,
+            page: page.page,
+            limit: page.limit,
             sort,
-            descending,
+            descending: page.descending,
         };
         let (clients, total) = self.store.list(&query).await?;
-        let total_pages = (total + limit - 1) / limit;
+        let counts = page.counts(total);
         Ok(ListClientsBaseResponse {
             clients: clients.into_iter().map(convert::client_base).collect(),
             pagination: Some(PaginationResponse {
-                total: clamp_i32(total),
-                page: clamp_i32(page),
-                limit: clamp_i32(limit),
-                total_pages: clamp_i32(total_pages),
+                total: counts.total,
+                page: counts.page,
+                limit: counts.limit,
+                total_pages: counts.total_pages,
             }),
         })
     }
@@ -238,10 +225,6 @@ impl ClientService {
     }
 }
 
-fn clamp_i32(v: i64) -> i32 {
-    i32::try_from(v).unwrap_or(i32::MAX)
-}
-
 #[tonic::async_trait]
 impl ClientBaseService for ClientService {
     async fn create(
@@ -249,7 +232,7 @@ impl ClientBaseService for ClientService {
         request: Request<CreateClientBaseRequest>,
     ) -> Result<Response<ClientBase>, Status> {
         let result = ClientService::create(self, request.into_inner()).await;
-        self.observe("Create", result)
+        respond(result)
     }
 
     async fn update(
@@ -257,19 +240,19 @@ impl ClientBaseService for ClientService {
         request: Request<UpdateClientBaseRequest>,
     ) -> Result<Response<ClientBase>, Status> {
         let result = ClientService::update(self, request.into_inner()).await;
-        self.observe("Update", result)
+        respond(result)
     }
 
     async fn get(
         &self,
         request: Request<GetClientBaseRequest>,
     ) -> Result<Response<ClientBase>, Status> {
-        let result = async {
+        let result: Result<_, Error> = async {
             let id = parse_uuid("id", &request.get_ref().id)?;
             Ok(convert::client_base(self.store.get(id).await?))
         }
         .await;
-        self.observe("Get", result)
+        respond(result)
     }
 
     async fn list(
@@ -277,20 +260,20 @@ impl ClientBaseService for ClientService {
         request: Request<ListClientsBaseRequest>,
     ) -> Result<Response<ListClientsBaseResponse>, Status> {
         let result = ClientService::list(self, request.into_inner()).await;
-        self.observe("List", result)
+        respond(result)
     }
 
     async fn delete(
         &self,
         request: Request<DeleteClientBaseRequest>,
     ) -> Result<Response<DeleteResponse>, Status> {
-        let result = async {
+        let result: Result<_, Error> = async {
             let id = parse_uuid("id", &request.get_ref().id)?;
             self.store.delete(id).await?;
             Ok(DeleteResponse { success: true })
         }
         .await;
-        self.observe("Delete", result)
+        respond(result)
     }
 
     async fn search(
@@ -298,6 +281,6 @@ impl ClientBaseService for ClientService {
         request: Request<SearchClientRequest>,
     ) -> Result<Response<SearchClientResponse>, Status> {
         let result = ClientService::search(self, request.into_inner()).await;
-        self.observe("Search", result)
+        respond(result)
     }
 }

@@ -20,19 +20,20 @@ use crate::metrics::Metrics;
 
 /// Creates the stream of updates if missing: it captures exactly `subject`.
 pub async fn ensure_update_stream(
-    js: &jetstream::Context,
+    nats: &async_nats::Client,
     stream_name: &str,
     subject: &str,
 ) -> anyhow::Result<stream::Stream> {
-    js.get_or_create_stream(stream::Config {
-        name: stream_name.to_owned(),
-        subjects: vec![subject.to_owned()],
-        // Nats-Msg-Id dedupe of re-sent updates (a sync re-run after a crash).
-        duplicate_window: Duration::from_secs(120),
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot create or open stream {stream_name}: {e}"))
+    jetstream::new(nats.clone())
+        .get_or_create_stream(stream::Config {
+            name: stream_name.to_owned(),
+            subjects: vec![subject.to_owned()],
+            // Nats-Msg-Id dedupe of re-sent updates (a sync re-run after a crash).
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create or open stream {stream_name}: {e}"))
 }
 
 /// What one step of the consumer did.

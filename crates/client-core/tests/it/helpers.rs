@@ -40,7 +40,7 @@ struct Running {
 
 fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
-        client_core::telemetry::init(LogFormat::Pretty);
+        service_kit::telemetry::init(LogFormat::Pretty);
     }
 }
 

@@ -52,7 +52,9 @@ async fn http_endpoints_answer_and_metrics_count_rpcs() {
         .await
         .unwrap();
     assert!(
-        metrics.contains(r#"core_grpc_requests_total{method="Get",code="InvalidArgument"} 1"#),
+        metrics.contains(
+            r#"core_grpc_requests_total{method="clients.ClientBaseService/Get",code="InvalidArgument"} 1"#
+        ),
         "{metrics}"
     );
     assert!(metrics.contains("core_update_consumer_pending"));

@@ -33,6 +33,14 @@ use tower::layer::util::{Identity, Stack};
 
 pub use metrics::{RpcMetrics, RpcMetricsLayer, RpcMetricsService, UNKNOWN_METHOD};
 
+/// A handler's answer: its value as the response, or its error as the status the error
+/// converts to (the service's one `From<Error> for Status`).
+pub fn respond<T, E: Into<tonic::Status>>(
+    result: Result<T, E>,
+) -> Result<tonic::Response<T>, tonic::Status> {
+    result.map(tonic::Response::new).map_err(Into::into)
+}
+
 /// Why the server could not start or stopped on an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
