@@ -30,14 +30,8 @@ impl Error {
     }
 }
 
-impl From<service_kit::ids::InvalidId> for Error {
-    fn from(e: service_kit::ids::InvalidId) -> Self {
-        Self::Invalid(e.to_string())
-    }
-}
-
-impl From<service_kit::paging::PagingError> for Error {
-    fn from(e: service_kit::paging::PagingError) -> Self {
+impl From<service_kit::fields::FieldError> for Error {
+    fn from(e: service_kit::fields::FieldError) -> Self {
         Self::Invalid(e.to_string())
     }
 }

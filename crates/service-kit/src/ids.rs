@@ -1,44 +1,26 @@
 //! UUID fields of requests and events: the one rule for reading them (trimmed, required or
-//! optional) and an error that names the field. `grpc` turns it into `INVALID_ARGUMENT`; a
-//! service's own error type may wrap it instead.
+//! optional), failing with a [`FieldError`] that names the field.
 
 use uuid::Uuid;
 
-/// A UUID field that is missing or malformed; the message names the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidId {
-    /// The field is absent or blank.
-    #[error("{field} is required")]
-    Missing {
-        /// The request field, e.g. `organisation_id`.
-        field: String,
-    },
-    /// The field is not a UUID.
-    #[error("{field} must be a UUID, got {value:?}")]
-    Malformed {
-        /// The request field.
-        field: String,
-        /// What the caller sent, trimmed.
-        value: String,
-    },
-}
+use crate::fields::FieldError;
 
 /// Parses the required UUID field `field`, ignoring surrounding spaces.
-pub fn parse_uuid(field: &str, value: &str) -> Result<Uuid, InvalidId> {
+pub fn parse_uuid(field: &str, value: &str) -> Result<Uuid, FieldError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(InvalidId::Missing {
+        return Err(FieldError::Missing {
             field: field.to_owned(),
         });
     }
-    Uuid::parse_str(value).map_err(|_| InvalidId::Malformed {
+    Uuid::parse_str(value).map_err(|_| FieldError::NotUuid {
         field: field.to_owned(),
         value: value.to_owned(),
     })
 }
 
 /// Parses an optional UUID field: absent, empty or blank is `None`.
-pub fn parse_optional_uuid(field: &str, value: Option<&str>) -> Result<Option<Uuid>, InvalidId> {
+pub fn parse_optional_uuid(field: &str, value: Option<&str>) -> Result<Option<Uuid>, FieldError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => parse_uuid(field, v).map(Some),

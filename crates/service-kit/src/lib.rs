@@ -5,6 +5,7 @@
 //! The kit knows nothing of the domain, the database or the broker: a service hands it what
 //! only the service knows (its readiness checks, its registry, its gRPC services).
 
+pub mod fields;
 pub mod grpc;
 pub mod ids;
 pub mod ops;

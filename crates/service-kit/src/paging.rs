@@ -1,24 +1,12 @@
 //! Paging of list requests: pages from 1, a default and a largest page size, the sort
 //! direction, and the `i32` numbers of the response (the wire's type; counts are `i64` here).
 
+use crate::fields::FieldError;
+
 /// Page size when the caller gives none.
 pub const DEFAULT_LIMIT: i64 = 20;
 /// Largest page a caller may ask for; more is served as this many.
 pub const MAX_LIMIT: i64 = 100;
-
-/// A page number, limit or sort order the caller got wrong; the message says which.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PagingError {
-    /// A negative page.
-    #[error("page must be 1 or more, got {0}")]
-    Page(i32),
-    /// A negative limit.
-    #[error("limit must be positive, got {0}")]
-    Limit(i32),
-    /// Neither `asc` nor `desc`.
-    #[error("sort_order must be \"asc\" or \"desc\", got {0:?}")]
-    SortOrder(String),
-}
 
 /// The page a list request asks for, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,17 +22,17 @@ pub struct PageRequest {
 impl PageRequest {
     /// Reads a request's pagination: page 0 is the first, limit 0 the default, a larger limit
     /// the largest; `sort_order` is `asc` or `desc` (any case, default `desc`).
-    pub fn parse(page: i32, limit: i32, sort_order: &str) -> Result<Self, PagingError> {
+    pub fn parse(page: i32, limit: i32, sort_order: &str) -> Result<Self, FieldError> {
         let page = match page {
             0 => 1,
-            p if p < 0 => return Err(PagingError::Page(p)),
+            p if p < 0 => return Err(FieldError::Page(p)),
             p => i64::from(p),
         };
         let limit = self::limit(limit, DEFAULT_LIMIT, MAX_LIMIT)?;
         let descending = match sort_order.trim().to_ascii_lowercase().as_str() {
             "" | "desc" => true,
             "asc" => false,
-            other => return Err(PagingError::SortOrder(other.to_owned())),
+            other => return Err(FieldError::SortOrder(other.to_owned())),
         };
         Ok(Self {
             page,
@@ -78,10 +66,10 @@ pub struct PageCounts {
 }
 
 /// A requested number of items: 0 is `default`, more than `max` is `max`, negative refused.
-pub fn limit(requested: i32, default: i64, max: i64) -> Result<i64, PagingError> {
+pub fn limit(requested: i32, default: i64, max: i64) -> Result<i64, FieldError> {
     match requested {
         0 => Ok(default),
-        l if l < 0 => Err(PagingError::Limit(l)),
+        l if l < 0 => Err(FieldError::Limit(l)),
         l => Ok(i64::from(l).min(max)),
     }
 }
@@ -127,7 +115,7 @@ mod tests {
 
     #[test]
     fn a_limit_of_zero_is_the_default_and_a_large_one_the_maximum() {
-        let check = |requested: i32, expected: Result<i64, PagingError>| {
+        let check = |requested: i32, expected: Result<i64, FieldError>| {
             assert_eq!(limit(requested, 10, 100), expected, "{requested}");
         };
         check(0, Ok(10));
@@ -135,7 +123,7 @@ mod tests {
         check(100, Ok(100));
         check(101, Ok(100));
         check(i32::MAX, Ok(100));
-        check(-1, Err(PagingError::Limit(-1)));
+        check(-1, Err(FieldError::Limit(-1)));
     }
 
     #[test]

@@ -6,19 +6,9 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use base64::Engine;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// JSON when standard error is not a terminal, pretty otherwise.
-    Auto,
-    /// One JSON object per line (production).
-    Json,
-    /// Human-readable (terminal).
-    Pretty,
-}
+pub use service_kit::telemetry::LogFormat;
 
 /// sync-service: imports WinLeadPlus prospects into the CRM.
 #[derive(Debug, Clone, Parser)]

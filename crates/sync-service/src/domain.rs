@@ -20,14 +20,9 @@ pub fn organisation_id(value: &str) -> Result<Uuid, Error> {
     parse_uuid("organisation_id", value)
 }
 
-/// Parses a required UUID field, naming it in the error.
+/// Parses a required UUID field, naming it in the error ([`service_kit::ids`] holds the rule).
 pub fn parse_uuid(field: &str, value: &str) -> Result<Uuid, Error> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(Error::invalid(format!("{field} is required")));
-    }
-    Uuid::parse_str(value)
-        .map_err(|_| Error::invalid(format!("{field} must be a UUID, got {value:?}")))
+    Ok(service_kit::ids::parse_uuid(field, value)?)
 }
 
 /// Checks a sync interval.

@@ -34,6 +34,12 @@ impl Error {
     }
 }
 
+impl From<service_kit::fields::FieldError> for Error {
+    fn from(e: service_kit::fields::FieldError) -> Self {
+        Self::Invalid(e.to_string())
+    }
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         Self::Db(e.into())

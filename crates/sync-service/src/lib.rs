@@ -10,12 +10,10 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod grpc;
-pub mod http;
 pub mod metrics;
 pub mod nats;
 pub mod scheduler;
 pub mod startup;
-pub mod telemetry;
 pub mod winleadplus;
 
 pub use config::Config;

@@ -1,10 +1,11 @@
-//! The `sync-service` binary: configuration, logging, then the library's `App`.
+//! The `sync-service` binary: configuration, logging, then the library's `App` until SIGINT
+//! or SIGTERM.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use sync_service::{App, Config, startup, telemetry};
-use tokio_util::sync::CancellationToken;
+use service_kit::{shutdown, telemetry};
+use sync_service::{App, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -18,14 +19,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = CancellationToken::new();
-    let signal = shutdown.clone();
-    tokio::spawn(async move {
-        startup::shutdown_signal().await;
-        tracing::info!("shutdown requested");
-        signal.cancel();
-    });
-    match app.run_until_stopped(shutdown).await {
+    match app.run_until_stopped(shutdown::on_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("sync-service stopped on an error: {e:#}");

@@ -1,5 +1,5 @@
 //! Prometheus metrics of sync-service, served as text on `/metrics`. Names are documented
-//! in the README.
+//! in the README. gRPC calls are counted by service-kit's layer, into this registry.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,12 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RpcLabels {
-    method: String,
-    code: String,
-}
+use service_kit::grpc::RpcMetrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SyncLabels {
@@ -33,9 +28,9 @@ struct StatusLabels {
 }
 
 struct Inner {
-    registry: Registry,
+    registry: Arc<Registry>,
     statements: Counter,
-    rpcs: Family<RpcLabels, Counter>,
+    rpcs: RpcMetrics,
     syncs: Family<SyncLabels, Counter>,
     durations: Family<SyncLabels, Histogram>,
     prospects: Family<ProspectLabels, Counter>,
@@ -68,18 +63,13 @@ impl Metrics {
             "Statements sent to PostgreSQL",
             statements.clone(),
         );
-        let rpcs = Family::<RpcLabels, Counter>::default();
+        let rpcs = RpcMetrics::register(&mut registry, "sync_grpc_requests");
         let syncs = Family::<SyncLabels, Counter>::default();
         let durations = Family::<SyncLabels, Histogram>::new_with_constructor(
             duration_histogram as fn() -> Histogram,
         );
         let prospects = Family::<ProspectLabels, Counter>::default();
         let http = Family::<StatusLabels, Counter>::default();
-        registry.register(
-            "sync_grpc_requests",
-            "gRPC calls by method and status code",
-            rpcs.clone(),
-        );
         registry.register(
             "sync_runs",
             "Finished syncs by status and dry run",
@@ -101,7 +91,7 @@ impl Metrics {
             http.clone(),
         );
         Self(Arc::new(Inner {
-            registry,
+            registry: Arc::new(registry),
             statements,
             rpcs,
             syncs,
@@ -111,15 +101,9 @@ impl Metrics {
         }))
     }
 
-    /// Counts a gRPC call.
-    pub fn rpc(&self, method: &str, code: proto::tonic::Code) {
-        self.0
-            .rpcs
-            .get_or_create(&RpcLabels {
-                method: method.to_owned(),
-                code: format!("{code:?}"),
-            })
-            .inc();
+    /// The counter of gRPC calls, for the server's metrics layer.
+    pub fn rpc(&self) -> RpcMetrics {
+        self.0.rpcs.clone()
     }
 
     /// Counts a finished sync and its duration.
@@ -161,12 +145,13 @@ impl Metrics {
         })
     }
 
+    /// The registry every metric lives in (what `/metrics` serves).
+    pub fn registry(&self) -> Arc<Registry> {
+        Arc::clone(&self.0.registry)
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.0.registry) {
-            tracing::error!(error = %e, "cannot encode metrics");
-        }
-        out
+        service_kit::ops::render(&self.0.registry)
     }
 }

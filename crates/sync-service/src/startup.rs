@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use proto::tonic::transport::Server;
-use proto::tonic::transport::server::TcpIncoming;
+use service_kit::grpc::GrpcServer;
+use service_kit::ops::{Check, Ops};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -20,9 +20,8 @@ use crate::db::logs::LogStore;
 use crate::db::{self, DbPool};
 use crate::engine::{EngineSettings, SyncEngine};
 use crate::grpc::{ContratServiceServer, Handlers, WinLeadPlusSyncServiceServer};
-use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
-use crate::nats::ClientEvents;
+use crate::nats::{self, ClientEvents};
 use crate::scheduler::Scheduler;
 use crate::winleadplus::{ClientSettings, WinLeadPlusClient};
 
@@ -31,7 +30,7 @@ pub struct App {
     grpc_listener: TcpListener,
     http_listener: TcpListener,
     pool: DbPool,
-    nats: async_nats::Client,
+    nats: nats::Connection,
     handlers: Handlers,
     scheduler: Option<Scheduler>,
     metrics: Metrics,
@@ -58,16 +57,7 @@ impl App {
         db::ping(&pool).await.context(
             "cannot reach the crm_commercial database (is PostgreSQL running and migrated? `cargo xtask migrate`)",
         )?;
-        let nats = async_nats::ConnectOptions::new()
-            .name("sync-service")
-            .connect(config.nats_url.as_str())
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot connect to NATS at {}",
-                    mapper::mask::mask_url_credentials(&config.nats_url)
-                )
-            })?;
+        let nats = nats::connect(&config.nats_url, "sync-service").await?;
         if config.token_encryption_key.is_none() {
             tracing::warn!(
                 "TOKEN_ENCRYPTION_KEY is not set: organisations' API tokens cannot be saved"
@@ -129,7 +119,6 @@ impl App {
                 .as_str()
                 .to_owned(),
             fallback_token,
-            metrics: metrics.clone(),
         };
         let grpc_listener = TcpListener::bind(config.grpc_addr)
             .await
@@ -193,37 +182,18 @@ impl App {
             })
         };
 
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<WinLeadPlusSyncServiceServer<Handlers>>()
-            .await;
-        health_reporter
-            .set_serving::<ContratServiceServer<Handlers>>()
-            .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .context("cannot build the reflection service")?;
-        let grpc = Server::builder()
-            .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
-            .add_service(health_service)
-            .add_service(reflection)
+        let grpc = GrpcServer::new(metrics.rpc())
+            .reflect(proto::FILE_DESCRIPTOR_SET)
             .add_service(WinLeadPlusSyncServiceServer::new(handlers.clone()))
             .add_service(ContratServiceServer::new(handlers))
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(grpc_listener),
-                stop.clone().cancelled_owned(),
-            );
-        let http = axum::serve(
-            http_listener,
-            http::router(HttpState {
-                pool,
-                nats: nats.clone(),
-                metrics,
+            .serve(grpc_listener, stop.clone());
+        let checks = vec![
+            Check::new("postgresql", pool, |pool| async move {
+                db::ping(&pool).await.map_err(|e| e.to_string())
             }),
-        )
-        .with_graceful_shutdown(stop.clone().cancelled_owned());
+            nats::readiness(nats.clone()),
+        ];
+        let http = Ops::new(metrics.registry(), checks).serve(http_listener, stop.clone());
         let scheduler = async {
             match scheduler {
                 Some(s) => s.run(stop.clone()).await,
@@ -254,22 +224,5 @@ impl App {
             tracing::warn!(error = %e, "cannot flush NATS on shutdown");
         }
         grpc.and(http).and(scheduler)
-    }
-}
-
-/// Resolves when SIGINT or SIGTERM arrives.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the service");
-            let _ignored = ctrl_c.await;
-        }
     }
 }

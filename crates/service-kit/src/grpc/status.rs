@@ -1,19 +1,12 @@
-//! Where the kit's request errors become status codes: each is the caller's mistake, so
+//! Where the kit's request errors become a status code: the caller's mistake, so
 //! `INVALID_ARGUMENT` with the message that names the field.
 
 use tonic::Status;
 
-use crate::ids::InvalidId;
-use crate::paging::PagingError;
+use crate::fields::FieldError;
 
-impl From<InvalidId> for Status {
-    fn from(e: InvalidId) -> Self {
-        Status::invalid_argument(e.to_string())
-    }
-}
-
-impl From<PagingError> for Status {
-    fn from(e: PagingError) -> Self {
+impl From<FieldError> for Status {
+    fn from(e: FieldError) -> Self {
         Status::invalid_argument(e.to_string())
     }
 }

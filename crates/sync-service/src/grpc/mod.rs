@@ -1,5 +1,7 @@
 //! `winleadplus.WinLeadPlusSyncService` and `contrats.ContratService`: request validation
-//! and status mapping only; the work is in `engine` and `db`. Only this module knows tonic.
+//! and status mapping only; the work is in `engine` and `db`. Only this module (and the
+//! server's set-up in `startup`) knows tonic; calls are counted by service-kit's metrics
+//! layer, not here.
 
 mod convert;
 mod error;
@@ -18,6 +20,8 @@ use proto::winleadplus::{
     SyncProspectsRequest, SyncProspectsResponse, TestConnectionRequest, TestConnectionResponse,
     UpdateWinLeadPlusConfigRequest, WinLeadPlusConfig,
 };
+use service_kit::grpc::respond;
+use service_kit::paging::{self, PageRequest};
 use uuid::Uuid;
 
 pub use proto::contrats::contrat_service_server::ContratServiceServer;
@@ -31,17 +35,12 @@ use crate::db::models::LogStatus;
 use crate::domain::{self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint};
 use crate::engine::{SyncEngine, SyncOutcome, Trigger};
 use crate::error::Error;
-use crate::metrics::Metrics;
 use crate::winleadplus::WinLeadPlusClient;
 
 /// Logs returned by `GetSyncLogs` when the caller gives no limit.
-pub const DEFAULT_LOG_LIMIT: i32 = 10;
+pub const DEFAULT_LOG_LIMIT: i64 = 10;
 /// Most logs returned by `GetSyncLogs`.
-pub const MAX_LOG_LIMIT: i32 = 100;
-/// Contracts per page of `contrats.ContratService/List` when the caller gives no limit.
-pub const DEFAULT_PAGE_SIZE: i64 = 20;
-/// Most contracts per page.
-pub const MAX_PAGE_SIZE: i64 = 100;
+pub const MAX_LOG_LIMIT: i64 = 100;
 /// The message of `FAILED_PRECONDITION` for Create, Update and Delete of a contract.
 pub const READ_ONLY_MESSAGE: &str =
     "contracts imported from WinLeadPlus are read-only; change them in WinLeadPlus";
@@ -65,21 +64,9 @@ pub struct Handlers {
     pub default_endpoint: String,
     /// Token of organisations without one.
     pub fallback_token: Option<String>,
-    /// Counts calls.
-    pub metrics: Metrics,
 }
 
 impl Handlers {
-    fn observe<T>(&self, method: &str, result: Result<T, Error>) -> Result<Response<T>, Status> {
-        let result = result.map(Response::new).map_err(Status::from);
-        let code = match &result {
-            Ok(_) => tonic::Code::Ok,
-            Err(status) => status.code(),
-        };
-        self.metrics.rpc(method, code);
-        result
-    }
-
     async fn save_config(
         &self,
         r: UpdateWinLeadPlusConfigRequest,
@@ -279,14 +266,8 @@ impl Handlers {
         r: ListWinLeadPlusSyncLogsRequest,
     ) -> Result<ListWinLeadPlusSyncLogsResponse, Error> {
         let org = domain::organisation_id(&r.organisation_id)?;
-        let limit = match r.limit {
-            None | Some(0) => DEFAULT_LOG_LIMIT,
-            Some(l) if l < 0 => {
-                return Err(Error::invalid(format!("limit must be positive, got {l}")));
-            }
-            Some(l) => l.min(MAX_LOG_LIMIT),
-        };
-        let logs = self.logs.recent(org, i64::from(limit)).await?;
+        let limit = paging::limit(r.limit.unwrap_or(0), DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT)?;
+        let logs = self.logs.recent(org, limit).await?;
         Ok(ListWinLeadPlusSyncLogsResponse {
             logs: logs.into_iter().map(convert::log).collect(),
         })
@@ -347,44 +328,26 @@ impl Handlers {
             search: text(&r.search),
         };
         let pagination = r.pagination.unwrap_or_default();
+        let request =
+            PageRequest::parse(pagination.page, pagination.limit, &pagination.sort_order)?;
         let page = ContratPage {
-            page: match pagination.page {
-                0 => 1,
-                p if p < 0 => {
-                    return Err(Error::invalid(format!("page must be 1 or more, got {p}")));
-                }
-                p => i64::from(p),
-            },
-            limit: match pagination.limit {
-                0 => DEFAULT_PAGE_SIZE,
-                l if l < 0 => {
-                    return Err(Error::invalid(format!("limit must be positive, got {l}")));
-                }
-                l => i64::from(l).min(MAX_PAGE_SIZE),
-            },
+            page: request.page,
+            limit: request.limit,
             sort: ContratSort::parse(&pagination.sort_by)?,
-            descending: match pagination.sort_order.trim().to_ascii_lowercase().as_str() {
-                "" | "desc" => true,
-                "asc" => false,
-                other => {
-                    return Err(Error::invalid(format!(
-                        "sort_order must be \"asc\" or \"desc\", got {other:?}"
-                    )));
-                }
-            },
+            descending: request.descending,
         };
         let (contrats, total) = self
             .contrats
             .list(&[organisation_id], &filter, page)
             .await?;
-        let clamp = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
+        let counts = request.counts(total);
         Ok(ListContratResponse {
             contrats: contrats.into_iter().map(convert::contrat).collect(),
             pagination: Some(PaginationResult {
-                total: clamp(total),
-                page: clamp(page.page),
-                limit: clamp(page.limit),
-                total_pages: clamp((total + page.limit - 1) / page.limit),
+                total: counts.total,
+                page: counts.page,
+                limit: counts.limit,
+                total_pages: counts.total_pages,
             }),
         })
     }
@@ -407,7 +370,7 @@ impl WinLeadPlusSyncService for Handlers {
         request: Request<SyncProspectsRequest>,
     ) -> Result<Response<SyncProspectsResponse>, Status> {
         let result = Handlers::sync_prospects(self, request.into_inner()).await;
-        self.observe("SyncProspects", result)
+        respond(result)
     }
 
     async fn get_sync_status(
@@ -415,7 +378,7 @@ impl WinLeadPlusSyncService for Handlers {
         request: Request<GetSyncStatusRequest>,
     ) -> Result<Response<GetSyncStatusResponse>, Status> {
         let result = self.sync_status(request.into_inner()).await;
-        self.observe("GetSyncStatus", result)
+        respond(result)
     }
 
     async fn get_sync_logs(
@@ -423,7 +386,7 @@ impl WinLeadPlusSyncService for Handlers {
         request: Request<ListWinLeadPlusSyncLogsRequest>,
     ) -> Result<Response<ListWinLeadPlusSyncLogsResponse>, Status> {
         let result = self.sync_logs(request.into_inner()).await;
-        self.observe("GetSyncLogs", result)
+        respond(result)
     }
 
     async fn test_connection(
@@ -431,7 +394,7 @@ impl WinLeadPlusSyncService for Handlers {
         request: Request<TestConnectionRequest>,
     ) -> Result<Response<TestConnectionResponse>, Status> {
         let result = Handlers::test_connection(self, request.into_inner()).await;
-        self.observe("TestConnection", result)
+        respond(result)
     }
 
     async fn get_config(
@@ -439,7 +402,7 @@ impl WinLeadPlusSyncService for Handlers {
         request: Request<GetWinLeadPlusConfigRequest>,
     ) -> Result<Response<WinLeadPlusConfig>, Status> {
         let result = Handlers::get_config(self, request.into_inner()).await;
-        self.observe("GetConfig", result)
+        respond(result)
     }
 
     async fn save_config(
@@ -447,7 +410,7 @@ impl WinLeadPlusSyncService for Handlers {
         request: Request<UpdateWinLeadPlusConfigRequest>,
     ) -> Result<Response<WinLeadPlusConfig>, Status> {
         let result = Handlers::save_config(self, request.into_inner()).await;
-        self.observe("SaveConfig", result)
+        respond(result)
     }
 
     async fn has_config(
@@ -455,7 +418,7 @@ impl WinLeadPlusSyncService for Handlers {
         request: Request<GetWinLeadPlusConfigRequest>,
     ) -> Result<Response<HasWinLeadPlusConfigResponse>, Status> {
         let result = Handlers::has_config(self, request.into_inner()).await;
-        self.observe("HasConfig", result)
+        respond(result)
     }
 }
 
@@ -465,12 +428,12 @@ impl ContratService for Handlers {
         &self,
         _request: Request<CreateContratRequest>,
     ) -> Result<Response<Contrat>, Status> {
-        self.observe("contrats.Create", Err(read_only()))
+        respond(Err(read_only()))
     }
 
     async fn get(&self, request: Request<GetContratRequest>) -> Result<Response<Contrat>, Status> {
         let result = self.get_contrat(request.into_inner()).await;
-        self.observe("contrats.Get", result)
+        respond(result)
     }
 
     async fn get_by_reference(
@@ -478,14 +441,14 @@ impl ContratService for Handlers {
         request: Request<GetContratByReferenceRequest>,
     ) -> Result<Response<Contrat>, Status> {
         let result = self.get_contrat_by_reference(request.into_inner()).await;
-        self.observe("contrats.GetByReference", result)
+        respond(result)
     }
 
     async fn update(
         &self,
         _request: Request<UpdateContratRequest>,
     ) -> Result<Response<Contrat>, Status> {
-        self.observe("contrats.Update", Err(read_only()))
+        respond(Err(read_only()))
     }
 
     async fn list(
@@ -493,14 +456,14 @@ impl ContratService for Handlers {
         request: Request<ListContratRequest>,
     ) -> Result<Response<ListContratResponse>, Status> {
         let result = self.list_contrats(request.into_inner()).await;
-        self.observe("contrats.List", result)
+        respond(result)
     }
 
     async fn delete(
         &self,
         _request: Request<DeleteContratRequest>,
     ) -> Result<Response<DeleteResponse>, Status> {
-        self.observe("contrats.Delete", Err(read_only()))
+        respond(Err(read_only()))
     }
 
     async fn get_with_details(
@@ -508,6 +471,6 @@ impl ContratService for Handlers {
         request: Request<GetContratRequest>,
     ) -> Result<Response<ContratWithDetails>, Status> {
         let result = self.get_contrat_with_details(request.into_inner()).await;
-        self.observe("contrats.GetWithDetails", result)
+        respond(result)
     }
 }

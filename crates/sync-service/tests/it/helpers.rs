@@ -76,7 +76,7 @@ pub fn fixture(name: &str) -> Vec<Value> {
 
 fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
-        sync_service::telemetry::init(sync_service::config::LogFormat::Pretty);
+        service_kit::telemetry::init(LogFormat::Pretty);
     }
 }
 
