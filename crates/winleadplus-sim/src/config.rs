@@ -4,21 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+pub use service_kit::telemetry::LogFormat;
 
 use crate::generate::DEFAULT_SEED;
 use crate::sim::{AdminAccess, DEFAULT_TOKEN, SimConfig, SimData};
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// JSON when standard error is not a terminal, pretty otherwise.
-    Auto,
-    /// One JSON object per line.
-    Json,
-    /// Human-readable.
-    Pretty,
-}
 
 /// winleadplus-sim: a fake WinLeadPlus API (`GET /api/prospects`) with an admin API under
 /// `/admin` (data, faults, shape, token, statistics).

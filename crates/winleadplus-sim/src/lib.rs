@@ -38,7 +38,6 @@ mod rng;
 mod sim;
 mod state;
 mod store;
-pub mod telemetry;
 
 pub use checks::iban_passes_mod97;
 pub use config::Config;

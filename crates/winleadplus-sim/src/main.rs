@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use winleadplus_sim::{Config, Sim, telemetry};
+use service_kit::{shutdown, telemetry};
+use winleadplus_sim::{Config, Sim};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,32 +20,7 @@ async fn main() -> ExitCode {
         }
     };
     tracing::info!(url = %sim.prospects_url(), "serving prospects");
-    shutdown_signal().await;
-    tracing::info!("shutdown requested");
+    shutdown::on_signal().cancelled().await;
     sim.stop().await;
     ExitCode::SUCCESS
-}
-
-/// Resolves when SIGINT or SIGTERM arrives.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the simulator");
-                let _ignored = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ignored = ctrl_c.await;
-    }
 }

@@ -12,7 +12,7 @@ fn init_logs() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            winleadplus_sim::telemetry::init(winleadplus_sim::config::LogFormat::Pretty);
+            service_kit::telemetry::init(service_kit::telemetry::LogFormat::Pretty);
         }
     });
 }
