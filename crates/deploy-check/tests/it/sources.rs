@@ -2,6 +2,11 @@
 //! clap's `env = "NAME"` (with the `default_value` beside it), `std::env::var("NAME")`,
 //! `RUST_LOG` where tracing's `EnvFilter` reads its default variable, and the
 //! `crm_db::Database::env_var()` names where a crate asks crm-db for them.
+//!
+//! A binary's sources are its own crate's and those of the workspace crates it uses by path
+//! (service-kit's telemetry reads `RUST_LOG`, its ops router has `/readyz`): of such a crate,
+//! `lib.rs` and the modules the binary names (`service_kit::ops`, `use service_kit::{…}`),
+//! so that a binary that uses the kit's telemetry does not seem to serve its `/readyz`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -47,18 +52,19 @@ pub(crate) fn crate_dir(binary: &str) -> PathBuf {
     dir.clone()
 }
 
-/// What `binary` reads, from every `.rs` file under its crate's `src/`.
+/// What `binary` reads, from every `.rs` file under its crate's `src/` and the parts of the
+/// workspace crates it uses (see the module's documentation).
 pub(crate) fn binary_env(binary: &str) -> BinaryEnv {
+    let dir = crate_dir(binary);
     let mut files = Vec::new();
-    rust_files(&crate_dir(binary).join("src"), &mut files);
-    let text: String = files
-        .iter()
-        .map(|f| fs::read_to_string(f).unwrap())
-        .collect::<Vec<_>>()
-        .join("\n");
+    rust_files(&dir.join("src"), &mut files);
+    let own = read_all(&files);
+    let text = read_all(&used_workspace_sources(&dir, files));
 
+    // A library's clap struct is read only if the binary parses it (xtask builds the
+    // services' `Config`s by hand): clap attributes count in the binary's own crate only.
     let mut clap_defaults = BTreeMap::new();
-    for attr in attributes(&text) {
+    for attr in attributes(&own) {
         for name in assigned(attr, "env") {
             let default = assigned(attr, "default_value").into_iter().next();
             clap_defaults.insert(name, default);
@@ -80,6 +86,148 @@ pub(crate) fn binary_env(binary: &str) -> BinaryEnv {
         clap_defaults,
         text,
     }
+}
+
+/// `files` (a binary crate's own sources) and, transitively, the sources they use of the
+/// workspace crates their crate depends on by path: each such crate's `lib.rs` and every
+/// top-level module of it that the sources gathered so far name.
+fn used_workspace_sources(dir: &Path, mut files: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut crates: BTreeMap<String, PathBuf> = path_dependencies(dir);
+    let mut taken: BTreeSet<PathBuf> = files.iter().cloned().collect();
+    loop {
+        let text = read_all(&files);
+        let mut more = Vec::new();
+        for (lib, dep) in &crates {
+            let src = dep.join("src");
+            let named = modules_named(&text, lib);
+            if named.is_empty() {
+                continue;
+            }
+            let mut candidates = vec![src.join("lib.rs")];
+            for module in named {
+                candidates.push(src.join(format!("{module}.rs")));
+                if src.join(&module).is_dir() {
+                    rust_files(&src.join(&module), &mut candidates);
+                }
+            }
+            more.extend(
+                candidates
+                    .into_iter()
+                    .filter(|f| f.is_file() && !taken.contains(f)),
+            );
+        }
+        if more.is_empty() {
+            return files;
+        }
+        for file in more {
+            taken.insert(file.clone());
+            files.push(file);
+        }
+        let deps: Vec<PathBuf> = crates.values().cloned().collect();
+        for dep in deps {
+            crates.extend(path_dependencies(&dep));
+        }
+    }
+}
+
+/// The workspace crates in the `[dependencies]` of the crate in `dir` (not dev- or build-
+/// dependencies): library name (`service_kit`) → crate directory. A dependency is one either
+/// with a `path`, or `workspace = true` where the root's `[workspace.dependencies]` gives one.
+fn path_dependencies(dir: &Path) -> BTreeMap<String, PathBuf> {
+    let workspace_paths: BTreeMap<String, String> = table_lines(
+        &fs::read_to_string(root().join("Cargo.toml")).unwrap(),
+        "[workspace.dependencies]",
+    )
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, assigned(&value, "path").into_iter().next()?)))
+    .collect();
+    let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    table_lines(&manifest, "[dependencies]")
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let path = match assigned(&value, "path").into_iter().next() {
+                Some(path) => dir.join(path),
+                None if value.contains("workspace = true") => {
+                    root().join(workspace_paths.get(&name)?)
+                }
+                None => return None,
+            };
+            Some((name.replace('-', "_"), path))
+        })
+        .collect()
+}
+
+/// The `name = value` lines of a TOML table (`name.workspace = true` reads as name `name`,
+/// value `workspace = true`).
+fn table_lines(manifest: &str, header: &str) -> Vec<(String, String)> {
+    let Some(start) = manifest.find(&format!("\n{header}\n")) else {
+        return Vec::new();
+    };
+    manifest[start + header.len() + 2..]
+        .lines()
+        .take_while(|line| !line.starts_with('['))
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            let key = key.trim();
+            Some(match key.split_once('.') {
+                Some((name, field)) => (name.to_owned(), format!("{field} ={value}")),
+                None => (key.to_owned(), value.trim().to_owned()),
+            })
+        })
+        .collect()
+}
+
+/// The top-level items `text` names in the crate `lib`: `lib::module`, or each first name of
+/// `lib::{a, b::{c, d}}` (`a`, `b`). Not every one is a module; callers look for the file.
+fn modules_named(text: &str, lib: &str) -> BTreeSet<String> {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let first_ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|&c| is_ident(c))
+            .collect()
+    };
+    let prefix = format!("{lib}::");
+    let mut out = BTreeSet::new();
+    for (at, _) in text.match_indices(&prefix) {
+        if text[..at].ends_with(is_ident) {
+            continue;
+        }
+        let rest = &text[at + prefix.len()..];
+        let Some(group) = rest.strip_prefix('{') else {
+            out.insert(first_ident(rest));
+            continue;
+        };
+        // The items of the group are separated by the commas outside nested braces.
+        let mut depth = 0;
+        let mut item_start = 0;
+        for (i, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => {
+                    out.insert(first_ident(&group[item_start..i]));
+                    break;
+                }
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    out.insert(first_ident(&group[item_start..i]));
+                    item_start = i + 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    out.retain(|name| !name.is_empty() && name != "self");
+    out
+}
+
+fn read_all(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| fs::read_to_string(f).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The names `crm_db::Database::env_var` returns, from the body of that function.
@@ -295,6 +443,42 @@ mod tests {
                 ("D".to_owned(), Some("x)y".to_owned())),
             ])
         );
+    }
+
+    #[test]
+    fn a_binary_reads_the_kit_modules_it_uses_and_only_those() {
+        for binary in ["client-core", "sync-service", "winleadplus-sim"] {
+            let env = binary_env(binary);
+            assert!(env.reads.contains("RUST_LOG"), "{binary}: {:?}", env.reads);
+            assert!(
+                env.reads.contains("LOG_FORMAT"),
+                "{binary}: {:?}",
+                env.reads
+            );
+        }
+        assert!(binary_env("client-core").text.contains("\"/readyz\""));
+        // The simulator uses the kit's telemetry and shutdown, not its ops router.
+        assert!(!binary_env("winleadplus-sim").text.contains("\"/readyz\""));
+    }
+
+    #[test]
+    fn modules_are_named_by_paths_and_use_groups() {
+        let check = |text: &str, expected: &[&str]| {
+            let found = modules_named(text, "service_kit");
+            let expected: BTreeSet<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+            assert_eq!(found, expected, "{text}");
+        };
+        check("use service_kit::ops::{Check, Ops};", &["ops"]);
+        check(
+            "use service_kit::{shutdown, telemetry};",
+            &["shutdown", "telemetry"],
+        );
+        check(
+            "use service_kit::{ops::{self, Check}, grpc::GrpcServer, self};",
+            &["ops", "grpc"],
+        );
+        check("service_kit::telemetry::init(f)", &["telemetry"]);
+        check("my_service_kit::ops::x; service_kit_other::y", &[]);
     }
 
     #[test]
