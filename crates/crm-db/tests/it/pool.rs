@@ -32,7 +32,12 @@ async fn ping_answers_on_a_live_database_and_counts_its_statement() {
 #[tokio::test]
 async fn ping_without_a_server_is_a_pool_error() {
     // Port 1 on loopback: nothing listens there, the connection is refused at once.
-    let pool = build("postgres://postgres@127.0.0.1:1/crm_core", 1, Arc::new(|| {})).unwrap();
+    let pool = build(
+        "postgres://postgres@127.0.0.1:1/crm_core",
+        1,
+        Arc::new(|| {}),
+    )
+    .unwrap();
 
     let result = ping(&pool).await;
 
