@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use service_kit::grpc::GrpcServer;
-use service_kit::ops::{Check, Ops};
+use service_kit::ops::Ops;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -118,12 +118,7 @@ impl App {
             .add_service(ClientBaseServiceServer::new(service))
             .serve(grpc_listener, stop.clone());
 
-        let checks = vec![
-            Check::new("postgresql", pool, |pool| async move {
-                db::ping(&pool).await.map_err(|e| e.to_string())
-            }),
-            nats::readiness(nats.clone()),
-        ];
+        let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
         let http = Ops::new(metrics.registry(), checks).serve(http_listener, stop.clone());
 
         let responder = responder.run(stop.clone());

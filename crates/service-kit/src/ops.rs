@@ -4,6 +4,7 @@
 //!
 //! The checks come from the service: the kit knows neither the database nor the broker.
 
+use std::fmt::Display;
 use std::sync::Arc;
 
 use axum::Router;
@@ -29,16 +30,21 @@ pub struct Check {
 
 impl Check {
     /// A check named `name` that runs `probe` on a clone of `state` (a pool, a client) each
-    /// time `/readyz` is asked.
-    pub fn new<S, F, Fut>(name: &'static str, state: S, probe: F) -> Self
+    /// time `/readyz` is asked; the error's text is the reason shown.
+    pub fn new<S, F, Fut, E>(name: &'static str, state: S, probe: F) -> Self
     where
         S: Clone + Send + Sync + 'static,
         F: Fn(S) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Display,
     {
         Self {
             name,
-            probe: Arc::new(move || probe(state.clone()).boxed()),
+            probe: Arc::new(move || {
+                probe(state.clone())
+                    .map(|result| result.map_err(|e| e.to_string()))
+                    .boxed()
+            }),
         }
     }
 
@@ -139,11 +145,11 @@ mod tests {
     use super::*;
 
     fn passing(name: &'static str) -> Check {
-        Check::new(name, (), |()| async { Ok(()) })
+        Check::new(name, (), |()| async { Ok::<_, String>(()) })
     }
 
     fn failing(name: &'static str, why: &'static str) -> Check {
-        Check::new(name, why, |why| async move { Err(why.to_owned()) })
+        Check::new(name, why, |why| async move { Err(why) })
     }
 
     async fn get(ops: &Ops, path: &str) -> (StatusCode, Option<String>, String) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use service_kit::grpc::GrpcServer;
-use service_kit::ops::{Check, Ops};
+use service_kit::ops::Ops;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -187,12 +187,7 @@ impl App {
             .add_service(WinLeadPlusSyncServiceServer::new(handlers.clone()))
             .add_service(ContratServiceServer::new(handlers))
             .serve(grpc_listener, stop.clone());
-        let checks = vec![
-            Check::new("postgresql", pool, |pool| async move {
-                db::ping(&pool).await.map_err(|e| e.to_string())
-            }),
-            nats::readiness(nats.clone()),
-        ];
+        let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
         let http = Ops::new(metrics.registry(), checks).serve(http_listener, stop.clone());
         let scheduler = async {
             match scheduler {

@@ -176,61 +176,57 @@ mod tests {
         crate::ops::render(registry)
     }
 
-    /// One call of `path` answered `status` with `headers` is counted as `expected`.
-    async fn check(
-        path: &str,
+    /// A call of `path` answered with `status` and `headers`, and the labels it is counted
+    /// under.
+    struct Case {
+        path: &'static str,
         status: u16,
-        headers: &[(&'static str, &'static str)],
-        expected: &str,
-    ) {
-        let mut registry = Registry::default();
-        let metrics = RpcMetrics::register(&mut registry, "test_grpc_requests");
-        call(&metrics, path, status, headers).await;
-        let text = exposition(&registry);
-        assert!(
-            text.contains(&format!("test_grpc_requests_total{expected} 1")),
-            "{path}: {text}"
-        );
+        headers: &'static [(&'static str, &'static str)],
+        labels: &'static str,
     }
 
     #[tokio::test]
     async fn each_call_is_counted_by_method_and_the_code_of_its_headers() {
-        let get = "/clients.ClientBaseService/Get";
-        check(
-            get,
-            200,
-            &[],
-            r#"{method="clients.ClientBaseService/Get",code="Ok"}"#,
-        )
-        .await;
-        check(
-            get,
-            200,
-            &[("grpc-status", "3")],
-            r#"{method="clients.ClientBaseService/Get",code="InvalidArgument"}"#,
-        )
-        .await;
-        check(
-            "/contrats.ContratService/Delete",
-            200,
-            &[("grpc-status", "9"), ("grpc-message", "read-only")],
-            r#"{method="contrats.ContratService/Delete",code="FailedPrecondition"}"#,
-        )
-        .await;
-        check(
-            "/no.Such/Thing",
-            200,
-            &[("grpc-status", "12")],
-            r#"{method="unknown",code="Unimplemented"}"#,
-        )
-        .await;
-        check(
-            get,
-            503,
-            &[],
-            r#"{method="clients.ClientBaseService/Get",code="Unknown"}"#,
-        )
-        .await;
+        let cases = [
+            Case {
+                path: "/clients.ClientBaseService/Get",
+                status: 200,
+                headers: &[],
+                labels: r#"{method="clients.ClientBaseService/Get",code="Ok"}"#,
+            },
+            Case {
+                path: "/clients.ClientBaseService/Get",
+                status: 200,
+                headers: &[("grpc-status", "3")],
+                labels: r#"{method="clients.ClientBaseService/Get",code="InvalidArgument"}"#,
+            },
+            Case {
+                path: "/contrats.ContratService/Delete",
+                status: 200,
+                headers: &[("grpc-status", "9"), ("grpc-message", "read-only")],
+                labels: r#"{method="contrats.ContratService/Delete",code="FailedPrecondition"}"#,
+            },
+            Case {
+                path: "/no.Such/Thing",
+                status: 200,
+                headers: &[("grpc-status", "12")],
+                labels: r#"{method="unknown",code="Unimplemented"}"#,
+            },
+            Case {
+                path: "/clients.ClientBaseService/Get",
+                status: 503,
+                headers: &[],
+                labels: r#"{method="clients.ClientBaseService/Get",code="Unknown"}"#,
+            },
+        ];
+        for case in cases {
+            let mut registry = Registry::default();
+            let metrics = RpcMetrics::register(&mut registry, "test_grpc_requests");
+            call(&metrics, case.path, case.status, case.headers).await;
+            let text = exposition(&registry);
+            let line = format!("test_grpc_requests_total{} 1", case.labels);
+            assert!(text.contains(&line), "{}: {line} not in {text}", case.path);
+        }
     }
 
     #[tokio::test]

@@ -38,7 +38,7 @@ pub fn readiness(connection: Connection) -> Check {
     Check::new("nats", connection, |connection| async move {
         match connection.connection_state() {
             State::Connected => Ok(()),
-            state => Err(state.to_string()),
+            state => Err(state),
         }
     })
 }
