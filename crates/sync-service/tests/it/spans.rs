@@ -122,7 +122,10 @@ async fn a_paginated_sync_leaves_a_span_per_page_store_operation_and_nats_batch(
     let spans = collector.0.lock().unwrap().clone();
     let sync: Vec<&Seen> = spans.iter().filter(|s| s.name == "sync").collect();
     assert_eq!(sync.len(), 1, "one sync span");
-    assert_eq!(sync[0].field("organisation_id"), Some(org.to_string().as_str()));
+    assert_eq!(
+        sync[0].field("organisation_id"),
+        Some(org.to_string().as_str())
+    );
     assert_eq!(sync[0].field("sync_id"), Some(log.id.as_str()));
     assert_eq!(sync[0].field("dry_run"), Some("false"));
 
@@ -155,14 +158,21 @@ async fn a_paginated_sync_leaves_a_span_per_page_store_operation_and_nats_batch(
         "finish",
         "set_last_sync",
     ] {
-        assert!(op_names.contains(&expected), "no {expected} in {op_names:?}");
+        assert!(
+            op_names.contains(&expected),
+            "no {expected} in {op_names:?}"
+        );
     }
     let recorded: Vec<u64> = ops
         .iter()
         .filter(|s| s.field("op") == Some("record_batch"))
         .map(|s| s.number("batch"))
         .collect();
-    assert_eq!(recorded, [10, 10, 5], "one record_batch span per batch, sized");
+    assert_eq!(
+        recorded,
+        [10, 10, 5],
+        "one record_batch span per batch, sized"
+    );
     assert!(
         ops.iter()
             .filter(|s| s.field("op") == Some("upsert_mappings"))
@@ -179,7 +189,10 @@ async fn a_paginated_sync_leaves_a_span_per_page_store_operation_and_nats_batch(
         sent.iter().map(|s| s.number("batch")).collect::<Vec<_>>(),
         [10, 10, 5]
     );
-    assert!(sent.iter().all(|s| s.in_sync() && s.field("subject").is_some()));
+    assert!(
+        sent.iter()
+            .all(|s| s.in_sync() && s.field("subject").is_some())
+    );
     let served: Vec<&Seen> = spans
         .iter()
         .filter(|s| s.name == "create_batch" && s.target.starts_with("client_core"))
