@@ -21,7 +21,9 @@ use crate::events::{CreateCommand, SourceAddress, UpdateCommand};
 
 type Key<'a> = (Uuid, &'a str, &'a str);
 
-/// A statement over `UNNEST` arrays, as built here.
+/// A statement over `UNNEST` arrays. Boxed, so that the client columns can be bound in a
+/// loop over [`CLIENT_COLUMNS`]; diesel then does not keep it as a prepared statement, which
+/// costs one parse per batch, not per row.
 type Statement<'a> = BoxedSqlQuery<'a, Pg, SqlQuery>;
 
 #[derive(QueryableByName)]
