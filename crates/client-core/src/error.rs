@@ -29,9 +29,3 @@ impl Error {
         Self::Invalid(message.into())
     }
 }
-
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Db(e.into())
-    }
-}
