@@ -1,10 +1,15 @@
-//! Domain values of client-core and the rules that make them valid: ids, e-mail, dates,
-//! the list query. The gRPC layer builds these from requests; the database layer takes them.
+//! Domain values of client-core and the rules that make them valid: ids, e-mail, phone,
+//! dates, the list query. The gRPC layer builds these from requests; the database layer takes
+//! them.
+
+mod phone;
 
 use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::error::Error;
+
+pub use phone::Phone;
 
 /// The value of `source` for clients imported from WinLeadPlus.
 pub const SOURCE_WINLEADPLUS: &str = mapper::SOURCE;

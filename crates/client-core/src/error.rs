@@ -35,9 +35,3 @@ impl From<service_kit::fields::FieldError> for Error {
         Self::Invalid(e.to_string())
     }
 }
-
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Db(e.into())
-    }
-}

@@ -4,6 +4,8 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use crate::domain::Phone;
+
 /// Who a client is in its source system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalRef {
@@ -16,7 +18,7 @@ pub struct ExternalRef {
 }
 
 /// The client fields a source system owns. Dates are parsed; texts are trimmed and within
-/// the column limits.
+/// the column limits; the phone carries its normalized form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceClient {
     pub type_client: String,
@@ -24,7 +26,7 @@ pub struct SourceClient {
     pub prenom: String,
     pub date_naissance: Option<NaiveDate>,
     pub compte_code: Option<String>,
-    pub telephone: Option<String>,
+    pub telephone: Option<Phone>,
     pub email: Option<String>,
     pub canal_acquisition: Option<String>,
     pub commercial_id: Option<String>,

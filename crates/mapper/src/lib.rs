@@ -4,7 +4,7 @@
 //! three date formats). [`map_prospect`] turns one into typed records — a client, its
 //! principal address and its contracts — plus human-readable warnings and a change hash;
 //! [`PayloadMapper`] does the same for a whole payload, one record at a time, and rejects
-//! duplicate ids. The exact rules are in `shared/design/WINLEADPLUS_API.md`.
+//! duplicate ids. The exact rules are in `docs/WINLEADPLUS_API.md`.
 //!
 //! Invariants: no I/O, no async, no panics. A problem in one field is a warning and a `None`;
 //! only a prospect that cannot be identified (no object, no valid `idProspect`) is an error.

@@ -37,8 +37,9 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("desc
 #[cfg(test)]
 mod wire_contract;
 
-/// NATS subjects and JetStream names both services agree on (ARCHITECTURE.md, "NATS"). Part of
-/// the contract, like the messages: the one hand-written item of this crate.
+/// NATS subjects and JetStream names both services agree on (ARCHITECTURE.md, "NATS
+/// contract"). Part of the contract, like the messages: the one hand-written item of this
+/// crate.
 pub mod subjects {
     /// Core NATS request/reply: `events.ClientCreateBatch` → `events.ClientCreateBatchReply`.
     pub const CLIENT_CREATE: &str = "client.create.from-winleadplus";

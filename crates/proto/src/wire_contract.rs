@@ -1,8 +1,8 @@
-//! The wire contract of PROTO_CONTRACT.md as a test, in the frontend's terms.
+//! The wire contract of docs/WIRE_CONTRACT.md as a test, in the frontend's terms.
 //!
 //! [`CONTRACT`] holds, for every message of the packages the CRM frontend calls (`winleadplus`,
 //! `clients`, `contrats`), every field the CRM numbers — number, name and type, as
-//! PROTO_CONTRACT.md lists them — and the fields we added. The test reads the descriptor
+//! docs/WIRE_CONTRACT.md lists them — and the fields we added. The test reads the descriptor
 //! `protoc` built from `proto/` and fails when a CRM field is renumbered, retyped or renamed,
 //! when a field of ours sits at or below the CRM's highest number of its message (where the
 //! CRM's next field would land, or already is), when a field appears that the table does not
@@ -28,7 +28,7 @@ struct Contracted {
     crm: &'static [&'static str],
     /// Ours, in the same form.
     ours: &'static [&'static str],
-    /// Where PROTO_CONTRACT.md makes our numbers start (above the CRM's highest anyway).
+    /// Where docs/WIRE_CONTRACT.md makes our numbers start (above the CRM's highest anyway).
     ours_from: Option<u32>,
 }
 
@@ -41,7 +41,7 @@ const fn crm(name: &'static str, crm: &'static [&'static str]) -> Contracted {
     }
 }
 
-/// Every message of PROTO_CONTRACT.md's three frontend packages.
+/// Every message of docs/WIRE_CONTRACT.md's three frontend packages.
 const CONTRACT: &[Contracted] = &[
     // --- winleadplus ---------------------------------------------------------------------
     crm(

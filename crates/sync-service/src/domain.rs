@@ -1,7 +1,11 @@
 //! Domain values of sync-service and their rules: organisation ids, the WinLeadPlus
 //! endpoint, the sync interval, the contract listing's order and the CRM product id of an
-//! offer.
+//! offer; and what the engine, the scheduler and the gRPC handlers read from the database
+//! (an organisation's [`SyncConfig`], a run's [`SyncLog`], an imported [`Contrat`]), so that
+//! no row type leaves `db/`, which converts its rows into these in one place.
 
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -141,6 +145,166 @@ impl Endpoint {
     pub fn same_origin(&self, other: &Endpoint) -> bool {
         self.0.origin() == other.0.origin()
     }
+}
+
+/// An organisation's WinLeadPlus config, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// The config's id.
+    pub id: Uuid,
+    /// Its organisation (one config each).
+    pub organisation_id: Uuid,
+    /// The endpoint as saved (already normalized by [`Endpoint::parse`]).
+    pub api_endpoint: String,
+    /// The organisation's API token, sealed by `crypto::TokenCipher`; `None` uses the
+    /// service's fallback token.
+    pub api_token_sealed: Option<Vec<u8>>,
+    /// Whether syncs may run.
+    pub enabled: bool,
+    /// Minutes between scheduled syncs.
+    pub sync_interval_minutes: i32,
+    /// When the last successful, non-dry-run sync ended.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The state of a sync run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// In progress; the organisation's lease.
+    Running,
+    /// Finished; every prospect was handled (some may have failed alone).
+    Success,
+    /// Stopped: the sync as a whole could not complete.
+    Failed,
+}
+
+impl SyncStatus {
+    /// The wire (and database) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "RUNNING",
+            Self::Success => "SUCCESS",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+/// One sync run: its state, counters and bounded messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncLog {
+    /// The run's id (the `sync_id` of its span).
+    pub id: Uuid,
+    /// The organisation synced.
+    pub organisation_id: Uuid,
+    /// Where the run is.
+    pub status: SyncStatus,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended (`None` while running).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Prospects read so far.
+    pub total_prospects: i32,
+    /// Clients created.
+    pub created: i32,
+    /// Clients updated.
+    pub updated: i32,
+    /// Prospects unchanged since the last sync.
+    pub skipped: i32,
+    /// Prospects that failed alone.
+    pub failed: i32,
+    /// Prospects handled so far.
+    pub processed: i32,
+    /// Whether nothing was written outside the log.
+    pub dry_run: bool,
+    /// The first errors (bounded; see `errors_dropped`).
+    pub errors: Vec<String>,
+    /// The first warnings (bounded; see `warnings_dropped`).
+    pub warnings: Vec<String>,
+    /// Errors not kept.
+    pub errors_dropped: i32,
+    /// Warnings not kept.
+    pub warnings_dropped: i32,
+    /// Why the run failed as a whole.
+    pub message: Option<String>,
+    /// How long the run took (`None` while running).
+    pub duration_ms: Option<i64>,
+}
+
+/// A contract imported from WinLeadPlus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contrat {
+    /// Its id in the CRM.
+    pub id: Uuid,
+    /// Its organisation.
+    pub organisation_id: Uuid,
+    /// Unique within the organisation.
+    pub reference: String,
+    /// WinLeadPlus's id for it.
+    pub external_id: Option<String>,
+    /// The CRM client of its prospect.
+    pub client_id: Option<Uuid>,
+    /// Title.
+    pub titre: String,
+    /// Status, as WinLeadPlus names it.
+    pub statut: String,
+    /// Exact amount, when known.
+    pub montant: Option<Decimal>,
+    /// Signature date, when known.
+    pub date_signature: Option<NaiveDate>,
+    /// Start date, when known.
+    pub date_debut: Option<NaiveDate>,
+    /// Currency.
+    pub devise: String,
+    /// Billing frequency, when known.
+    pub frequence_facturation: Option<String>,
+    /// Supplier, when known.
+    pub fournisseur: Option<String>,
+    /// Sales rep, when known.
+    pub commercial_id: Option<String>,
+    /// Free notes.
+    pub notes: Option<String>,
+    /// Where it came from (`WinLeadPlus`).
+    pub source: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A line of an imported contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContratLigne {
+    /// Its id.
+    pub id: Uuid,
+    /// Its contract.
+    pub contrat_id: Uuid,
+    /// Its place in the contract, from 0.
+    pub position: i32,
+    /// Name.
+    pub nom: String,
+    /// Exact unit price, when known.
+    pub prix_unitaire: Option<Decimal>,
+    /// Quantity.
+    pub quantite: i32,
+    /// Category, when known.
+    pub categorie: Option<String>,
+    /// The WinLeadPlus offer (source of the CRM `produit_id`), when known.
+    pub offre_id: Option<String>,
+    /// When the line was written: lines are replaced as a whole, so also its last change.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A contract with its lines, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContratWithLignes {
+    /// The contract.
+    pub contrat: Contrat,
+    /// Its lines.
+    pub lignes: Vec<ContratLigne>,
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Deterministic generation of realistic WinLeadPlus prospects: prospect `i` depends only on
-//! (seed, i), and across a data set every key spelling and value shape of WINLEADPLUS_API.md
+//! (seed, i), and across a data set every key spelling and value shape of docs/WINLEADPLUS_API.md
 //! shows up (both contract shapes, the three date forms, numbers as French strings, missing
 //! optional fields, about 7% IBANs that fail the mod-97 check).
 

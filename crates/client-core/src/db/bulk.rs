@@ -1,20 +1,30 @@
-//! Set-based creation of imported clients: a create batch costs a handful of statements,
+//! Set-based writes of imported clients: a create batch costs a handful of statements,
 //! whatever its size (look up the linked ones, link matching manual clients, insert the
-//! rest, write their addresses). Same semantics as the item-by-item path in `events.rs`,
-//! which takes over when this one fails.
+//! rest, write their addresses); an update batch three at most. The item-by-item fallback of
+//! `events.rs` runs these same functions with one item, so the two paths cannot drift apart.
+//! The client columns are named and bound from one list, [`CLIENT_COLUMNS`].
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+use diesel::pg::Pg;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::events::{CreateOutcome, UpdateError, UpdateOutcome};
+use super::models::{CLIENT_COLUMNS, ClientColumns, ColumnArray};
 use crate::domain::DEFAULT_STATUT;
 use crate::events::{CreateCommand, SourceAddress, UpdateCommand};
 
 type Key<'a> = (Uuid, &'a str, &'a str);
+
+/// A statement over `UNNEST` arrays. Boxed, so that the client columns can be bound in a
+/// loop over [`CLIENT_COLUMNS`]; diesel then does not keep it as a prepared statement, which
+/// costs one parse per batch, not per row.
+type Statement<'a> = BoxedSqlQuery<'a, Pg, SqlQuery>;
 
 #[derive(QueryableByName)]
 struct Hit {
@@ -30,21 +40,34 @@ struct Returned {
     id: Uuid,
 }
 
-/// Creates, finds or links every command's client, in the caller's transaction.
+/// Creates, finds or links every command's client, in the caller's transaction. One outcome
+/// per command, in order.
+#[tracing::instrument(skip_all, fields(op = "create_clients", batch = commands.len()))]
 pub(super) async fn create_all(
     conn: &mut AsyncPgConnection,
     commands: &[CreateCommand],
 ) -> Result<Vec<CreateOutcome>, diesel::result::Error> {
+    let columns: Vec<ClientColumns> = commands
+        .iter()
+        .map(|c| ClientColumns::from(&c.client))
+        .collect();
     // The same external record twice in a batch: the first occurrence decides.
     let mut first_of: HashMap<Key<'_>, usize> = HashMap::new();
     let mut unique: Vec<usize> = Vec::new();
     for (i, c) in commands.iter().enumerate() {
-        if let std::collections::hash_map::Entry::Vacant(slot) = first_of.entry(key_of(c)) {
+        if let Entry::Vacant(slot) = first_of.entry(key_of(c)) {
             slot.insert(i);
             unique.push(i);
         }
     }
     let mut outcomes: Vec<Option<CreateOutcome>> = vec![None; commands.len()];
+    let pending = |outcomes: &[Option<CreateOutcome>], among: &[usize]| -> Vec<usize> {
+        among
+            .iter()
+            .copied()
+            .filter(|&i| outcomes[i].is_none())
+            .collect()
+    };
 
     // 1. Already linked.
     for (i, id) in linked(conn, commands, &unique).await? {
@@ -54,80 +77,19 @@ pub(super) async fn create_all(
         });
     }
 
-    // 2. Link unlinked manual clients with the same normalized phone and name.
-    let candidates: Vec<(usize, String)> = unique
-        .iter()
-        .filter(|&&i| outcomes[i].is_none())
-        .filter_map(|&i| {
-            let phone = commands[i]
-                .client
-                .telephone
-                .as_deref()
-                .and_then(mapper::normalize_phone)?;
-            Some((i, phone))
-        })
-        .collect();
-    if !candidates.is_empty() {
-        let hits: Vec<Hit> = diesel::sql_query(
-            "SELECT DISTINCT ON (u.i) u.i, c.id \
-             FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::text[]) AS u(i, org, phone, nom) \
-             JOIN clientbases c ON c.organisation_id = u.org AND c.external_id IS NULL \
-               AND c.deleted_at IS NULL AND c.telephone_normalized = u.phone AND lower(c.nom) = lower(u.nom) \
-             ORDER BY u.i, c.created_at, c.id",
-        )
-        .bind::<Array<BigInt>, _>(candidates.iter().map(|(i, _)| *i as i64).collect::<Vec<_>>())
-        .bind::<Array<diesel::sql_types::Uuid>, _>(
-            candidates.iter().map(|(i, _)| commands[*i].reference.organisation_id).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(candidates.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(candidates.iter().map(|(i, _)| commands[*i].client.nom.clone()).collect::<Vec<_>>())
-        .load(conn)
-        .await?;
-        // One manual client links to one record: the first that matched it.
-        let mut taken: HashMap<Uuid, usize> = HashMap::new();
-        for hit in hits {
-            let Ok(i) = usize::try_from(hit.i) else {
-                continue;
-            };
-            taken.entry(hit.id).or_insert(i);
-        }
-        if !taken.is_empty() {
-            let pairs: Vec<(Uuid, usize)> = taken.into_iter().collect();
-            let linked: Vec<Returned> = diesel::sql_query(
-                "UPDATE clientbases c SET external_source = u.src, external_id = u.ext, \
-                   source = COALESCE(c.source, u.src), source_version = u.v, updated_at = now() \
-                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u(id, src, ext, v) \
-                 WHERE c.id = u.id AND c.external_id IS NULL \
-                 RETURNING c.id",
-            )
-            .bind::<Array<diesel::sql_types::Uuid>, _>(pairs.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(pairs.iter().map(|(_, i)| commands[*i].reference.source.clone()).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(
-                pairs.iter().map(|(_, i)| commands[*i].reference.external_id.clone()).collect::<Vec<_>>(),
-            )
-            .bind::<Array<BigInt>, _>(pairs.iter().map(|(_, i)| commands[*i].source_version).collect::<Vec<_>>())
-            .load(conn)
-            .await?;
-            let done: std::collections::HashSet<Uuid> = linked.into_iter().map(|r| r.id).collect();
-            for (id, i) in pairs {
-                if done.contains(&id) {
-                    outcomes[i] = Some(CreateOutcome {
-                        client_id: id,
-                        created: true,
-                    });
-                }
-            }
-        }
+    // 2. Link manual clients.
+    let unlinked = pending(&outcomes, &unique);
+    for (i, id) in link_manual_clients(conn, commands, &columns, &unlinked).await? {
+        outcomes[i] = Some(CreateOutcome {
+            client_id: id,
+            created: true,
+        });
     }
 
     // 3. Insert the rest; a concurrent insert of the same record is found afterwards.
-    let to_insert: Vec<usize> = unique
-        .iter()
-        .copied()
-        .filter(|&i| outcomes[i].is_none())
-        .collect();
+    let to_insert = pending(&outcomes, &unique);
     if !to_insert.is_empty() {
-        for (org, src, ext, id) in insert(conn, commands, &to_insert).await? {
+        for (org, src, ext, id) in insert(conn, commands, &columns, &to_insert).await? {
             if let Some(&i) = first_of.get(&(org, src.as_str(), ext.as_str())) {
                 outcomes[i] = Some(CreateOutcome {
                     client_id: id,
@@ -135,11 +97,7 @@ pub(super) async fn create_all(
                 });
             }
         }
-        let missing: Vec<usize> = to_insert
-            .iter()
-            .copied()
-            .filter(|&i| outcomes[i].is_none())
-            .collect();
+        let missing = pending(&outcomes, &to_insert);
         for (i, id) in linked(conn, commands, &missing).await? {
             outcomes[i] = Some(CreateOutcome {
                 client_id: id,
@@ -147,16 +105,12 @@ pub(super) async fn create_all(
             });
         }
         // 4. Principal addresses of the new clients.
-        let with_address: Vec<(Uuid, usize)> = to_insert
+        let with_address: Vec<(Uuid, &SourceAddress)> = to_insert
             .iter()
             .filter_map(|&i| match (&outcomes[i], &commands[i].address) {
-                (Some(o), Some(_)) if o.created => Some((o.client_id, i)),
+                (Some(o), Some(address)) if o.created => Some((o.client_id, address)),
                 _ => None,
             })
-            .collect();
-        let with_address: Vec<(Uuid, &SourceAddress)> = with_address
-            .iter()
-            .filter_map(|&(id, i)| commands[i].address.as_ref().map(|a| (id, a)))
             .collect();
         upsert_addresses(conn, &with_address).await?;
     }
@@ -178,6 +132,17 @@ pub(super) async fn create_all(
         .collect()
 }
 
+/// [`create_all`] of one command: the item-by-item path.
+pub(super) async fn create_one(
+    conn: &mut AsyncPgConnection,
+    command: &CreateCommand,
+) -> Result<CreateOutcome, diesel::result::Error> {
+    create_all(conn, std::slice::from_ref(command))
+        .await?
+        .pop()
+        .ok_or(diesel::result::Error::NotFound)
+}
+
 fn key_of(c: &CreateCommand) -> Key<'_> {
     (
         c.reference.organisation_id,
@@ -187,6 +152,7 @@ fn key_of(c: &CreateCommand) -> Key<'_> {
 }
 
 /// Which of `indices` are already linked to a client: (index, client id).
+#[tracing::instrument(skip_all, fields(op = "find_linked_clients", batch = indices.len()))]
 async fn linked(
     conn: &mut AsyncPgConnection,
     commands: &[CreateCommand],
@@ -199,16 +165,92 @@ async fn linked(
         "SELECT u.i, c.id FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::text[]) AS u(i, org, src, ext) \
          JOIN clientbases c ON c.organisation_id = u.org AND c.external_source = u.src AND c.external_id = u.ext",
     )
-    .bind::<Array<BigInt>, _>(indices.iter().map(|&i| i as i64).collect::<Vec<_>>())
-    .bind::<Array<diesel::sql_types::Uuid>, _>(indices.iter().map(|&i| commands[i].reference.organisation_id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(indices.iter().map(|&i| commands[i].reference.source.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(indices.iter().map(|&i| commands[i].reference.external_id.clone()).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(array(indices, |i| i as i64))
+    .bind::<Array<diesel::sql_types::Uuid>, _>(array(indices, |i| commands[i].reference.organisation_id))
+    .bind::<Array<Text>, _>(array(indices, |i| commands[i].reference.source.clone()))
+    .bind::<Array<Text>, _>(array(indices, |i| commands[i].reference.external_id.clone()))
     .load(conn)
     .await?;
-    Ok(hits
+    Ok(indices_of(hits))
+}
+
+/// Links records to clients entered by hand in the CRM rather than create duplicates: the one
+/// place of the rule. A manual client matches a record when it belongs to the same
+/// organisation, has the same normalized phone and the same name ignoring case, is not
+/// deleted and is not linked to a record yet; the oldest match wins, and one manual client
+/// links to one record (the first of `indices` that matched it). A linked client keeps its
+/// own data; it takes the record's `source` only if it had none. Returns (index, client id)
+/// of the records linked.
+#[tracing::instrument(skip_all, fields(op = "link_manual_clients", batch = indices.len()))]
+async fn link_manual_clients(
+    conn: &mut AsyncPgConnection,
+    commands: &[CreateCommand],
+    columns: &[ClientColumns],
+    indices: &[usize],
+) -> Result<Vec<(usize, Uuid)>, diesel::result::Error> {
+    let candidates: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|&i| columns[i].phone.normalized().is_some())
+        .collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hits: Vec<Hit> = diesel::sql_query(
+        "SELECT DISTINCT ON (u.i) u.i, c.id \
+         FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::text[]) AS u(i, org, phone, nom) \
+         JOIN clientbases c ON c.organisation_id = u.org AND c.external_id IS NULL \
+           AND c.deleted_at IS NULL AND c.telephone_normalized = u.phone AND lower(c.nom) = lower(u.nom) \
+         ORDER BY u.i, c.created_at, c.id",
+    )
+    .bind::<Array<BigInt>, _>(array(&candidates, |i| i as i64))
+    .bind::<Array<diesel::sql_types::Uuid>, _>(array(&candidates, |i| commands[i].reference.organisation_id))
+    .bind::<Array<Nullable<Text>>, _>(array(&candidates, |i| columns[i].phone.normalized().map(str::to_owned)))
+    .bind::<Array<Text>, _>(array(&candidates, |i| columns[i].nom.clone()))
+    .load(conn)
+    .await?;
+    let mut taken: HashMap<Uuid, usize> = HashMap::new();
+    for (i, id) in indices_of(hits) {
+        taken.entry(id).or_insert(i);
+    }
+    if taken.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (ids, owners): (Vec<Uuid>, Vec<usize>) = taken.into_iter().unzip();
+    // Still unlinked when written: a concurrent batch may have linked it meanwhile.
+    let linked: Vec<Returned> = diesel::sql_query(
+        "UPDATE clientbases c SET external_source = u.src, external_id = u.ext, \
+           source = COALESCE(c.source, u.src), source_version = u.v, updated_at = now() \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u(id, src, ext, v) \
+         WHERE c.id = u.id AND c.external_id IS NULL \
+         RETURNING c.id",
+    )
+    .bind::<Array<diesel::sql_types::Uuid>, _>(&ids)
+    .bind::<Array<Text>, _>(array(&owners, |i| commands[i].reference.source.clone()))
+    .bind::<Array<Text>, _>(array(&owners, |i| {
+        commands[i].reference.external_id.clone()
+    }))
+    .bind::<Array<BigInt>, _>(array(&owners, |i| commands[i].source_version))
+    .load(conn)
+    .await?;
+    let done: HashSet<Uuid> = linked.into_iter().map(|r| r.id).collect();
+    Ok(owners
         .into_iter()
-        .filter_map(|h| usize::try_from(h.i).ok().map(|i| (i, h.id)))
+        .zip(ids)
+        .filter(|(_, id)| done.contains(id))
         .collect())
+}
+
+/// One value per index: an `UNNEST` array.
+fn array<T>(indices: &[usize], value: impl Fn(usize) -> T) -> Vec<T> {
+    indices.iter().map(|&i| value(i)).collect()
+}
+
+/// (index, client id) of the hits whose index is one.
+fn indices_of(hits: Vec<Hit>) -> Vec<(usize, Uuid)> {
+    hits.into_iter()
+        .filter_map(|h| usize::try_from(h.i).ok().map(|i| (i, h.id)))
+        .collect()
 }
 
 #[derive(QueryableByName)]
@@ -223,75 +265,106 @@ struct Inserted {
     external_id: String,
 }
 
+/// Inserts the clients of `indices`; a record inserted meanwhile by someone else is skipped.
+/// Returns (organisation, source, external id, client id) of the rows inserted.
+#[tracing::instrument(skip_all, fields(op = "insert_clients", batch = indices.len()))]
 async fn insert(
     conn: &mut AsyncPgConnection,
     commands: &[CreateCommand],
+    columns: &[ClientColumns],
     indices: &[usize],
 ) -> Result<Vec<(Uuid, String, String, Uuid)>, diesel::result::Error> {
-    let pick = |f: &dyn Fn(&CreateCommand) -> Option<String>| -> Vec<Option<String>> {
-        indices.iter().map(|&i| f(&commands[i])).collect()
-    };
-    let flag = |f: &dyn Fn(&CreateCommand) -> Option<bool>| -> Vec<Option<bool>> {
-        indices.iter().map(|&i| f(&commands[i])).collect()
-    };
-    let rows: Vec<Inserted> = diesel::sql_query(
-        "INSERT INTO clientbases (organisation_id, type_client, nom, prenom, date_naissance, compte_code, \
-           telephone, telephone_normalized, email, statut, canal_acquisition, source, commercial_id, civilite, csp, \
-           regime_social, lieu_naissance, pays_naissance, etape_courante, statut_prospect, numss, \
-           is_politically_exposed, gdpr_consent, gdpr_consent_communications, iban, bic, mandat_sepa, \
-           external_source, external_id, source_version) \
-         SELECT u.org, u.type_client, u.nom, u.prenom, u.date_naissance::date, u.compte_code, u.telephone, \
-           u.telephone_normalized, u.email, $29, u.canal_acquisition, u.src, u.commercial_id, u.civilite, u.csp, \
-           u.regime_social, u.lieu_naissance, u.pays_naissance, u.etape_courante, u.statut_prospect, u.numss, \
-           u.pep, u.gdpr, u.gdpr_com, u.iban, u.bic, u.mandat, u.src, u.ext, u.v \
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-           $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], \
-           $16::text[], $17::text[], $18::text[], $19::text[], $20::bool[], $21::bool[], $22::bool[], \
-           $23::text[], $24::text[], $25::bool[], $26::text[], $27::text[], $28::bigint[]) \
-           AS u(org, type_client, nom, prenom, date_naissance, compte_code, telephone, telephone_normalized, email, \
-                canal_acquisition, commercial_id, civilite, csp, regime_social, lieu_naissance, pays_naissance, \
-                etape_courante, statut_prospect, numss, pep, gdpr, gdpr_com, iban, bic, mandat, src, ext, v) \
+    let sql = format!(
+        "INSERT INTO clientbases (organisation_id, statut, source, external_source, external_id, source_version, {names}) \
+         SELECT u.org, $1, u.src, u.src, u.ext, u.v, {values} \
+         FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::bigint[], {arrays}) AS u(org, src, ext, v, {names}) \
          ON CONFLICT (organisation_id, external_source, external_id) WHERE external_id IS NOT NULL DO NOTHING \
          RETURNING id, organisation_id, external_source::text AS external_source, external_id::text AS external_id",
-    )
-    .bind::<Array<diesel::sql_types::Uuid>, _>(indices.iter().map(|&i| commands[i].reference.organisation_id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(indices.iter().map(|&i| commands[i].client.type_client.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(indices.iter().map(|&i| commands[i].client.nom.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(indices.iter().map(|&i| commands[i].client.prenom.clone()).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.date_naissance.map(|d| d.to_string())))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.compte_code.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.telephone.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.telephone.as_deref().and_then(mapper::normalize_phone)))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.email.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.canal_acquisition.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.commercial_id.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.civilite.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.csp.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.regime_social.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.lieu_naissance.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.pays_naissance.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.etape_courante.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.statut_prospect.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.numss.clone()))
-    .bind::<Array<Nullable<Bool>>, _>(flag(&|c| c.client.is_politically_exposed))
-    .bind::<Array<Nullable<Bool>>, _>(flag(&|c| c.client.gdpr_consent))
-    .bind::<Array<Nullable<Bool>>, _>(flag(&|c| c.client.gdpr_consent_communications))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.iban.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.bic.clone()))
-    .bind::<Array<Nullable<Bool>>, _>(flag(&|c| c.client.mandat_sepa))
-    .bind::<Array<Text>, _>(indices.iter().map(|&i| commands[i].reference.source.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(indices.iter().map(|&i| commands[i].reference.external_id.clone()).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(indices.iter().map(|&i| commands[i].source_version).collect::<Vec<_>>())
-    .bind::<Text, _>(DEFAULT_STATUT)
-    .load(conn)
-    .await?;
+        names = column_names(""),
+        values = column_names("u."),
+        arrays = column_arrays(6),
+    );
+    let statement = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<Text, _>(DEFAULT_STATUT)
+        .bind::<Array<diesel::sql_types::Uuid>, _>(array(indices, |i| {
+            commands[i].reference.organisation_id
+        }))
+        .bind::<Array<Text>, _>(array(indices, |i| commands[i].reference.source.clone()))
+        .bind::<Array<Text>, _>(array(indices, |i| {
+            commands[i].reference.external_id.clone()
+        }))
+        .bind::<Array<BigInt>, _>(array(indices, |i| commands[i].source_version));
+    let rows: Vec<Inserted> = bind_columns(statement, indices.iter().map(|&i| &columns[i]))
+        .load(conn)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| (r.organisation_id, r.external_source, r.external_id, r.id))
         .collect())
 }
 
-pub(super) async fn upsert_addresses(
+/// The client columns, comma-separated, each behind `prefix`.
+fn column_names(prefix: &str) -> String {
+    CLIENT_COLUMNS
+        .iter()
+        .map(|(name, _)| format!("{prefix}{name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `column = u.column` for every client column.
+fn column_assignments() -> String {
+    CLIENT_COLUMNS
+        .iter()
+        .map(|(name, _)| format!("{name} = u.{name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The typed `UNNEST` arguments of the client columns, numbered from `$first`.
+fn column_arrays(first: usize) -> String {
+    CLIENT_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(n, (_, array))| {
+            let sql_type = match array {
+                ColumnArray::Text(_) => "text[]",
+                ColumnArray::Date(_) => "date[]",
+                ColumnArray::Bool(_) => "bool[]",
+            };
+            format!("${}::{sql_type}", first + n)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Binds one array per client column, in the order of [`column_arrays`], after the
+/// statement's own parameters.
+fn bind_columns<'r>(
+    mut statement: Statement<'static>,
+    rows: impl Iterator<Item = &'r ClientColumns> + Clone,
+) -> Statement<'static> {
+    for (_, array) in CLIENT_COLUMNS {
+        let rows = rows.clone();
+        statement = match *array {
+            ColumnArray::Text(read) => statement.bind::<Array<Nullable<Text>>, _>(
+                rows.map(|c| read(c).map(str::to_owned)).collect::<Vec<_>>(),
+            ),
+            ColumnArray::Date(read) => {
+                statement.bind::<Array<Nullable<Date>>, _>(rows.map(read).collect::<Vec<_>>())
+            }
+            ColumnArray::Bool(read) => {
+                statement.bind::<Array<Nullable<Bool>>, _>(rows.map(read).collect::<Vec<_>>())
+            }
+        };
+    }
+    statement
+}
+
+/// Writes the principal address of each client (insert, or replace the existing one).
+#[tracing::instrument(skip_all, fields(op = "upsert_addresses", batch = rows.len()))]
+async fn upsert_addresses(
     conn: &mut AsyncPgConnection,
     rows: &[(Uuid, &SourceAddress)],
 ) -> Result<(), diesel::result::Error> {
@@ -339,7 +412,10 @@ struct State {
 }
 
 /// Applies updates set-based, in the caller's transaction: one statement for the rows, one
-/// for the addresses, one to explain the rows left alone. One outcome per command, in order.
+/// for the addresses, one to explain the rows left alone. An update applies when it is newer
+/// than the row; it never touches `source`, `statut` or `id`. One outcome per command, in
+/// order.
+#[tracing::instrument(skip_all, fields(op = "update_clients", batch = commands.len()))]
 pub(super) async fn update_all(
     conn: &mut AsyncPgConnection,
     commands: &[UpdateCommand],
@@ -360,61 +436,25 @@ pub(super) async fn update_all(
         v.sort_unstable();
         v
     };
-    let pick = |f: &dyn Fn(&UpdateCommand) -> Option<String>| -> Vec<Option<String>> {
-        chosen.iter().map(|&i| f(&commands[i])).collect()
-    };
-    let flag = |f: &dyn Fn(&UpdateCommand) -> Option<bool>| -> Vec<Option<bool>> {
-        chosen.iter().map(|&i| f(&commands[i])).collect()
-    };
-    let applied: Vec<Owned> = diesel::sql_query(
-        "UPDATE clientbases c SET type_client = u.type_client, nom = u.nom, prenom = u.prenom, \
-           date_naissance = u.date_naissance::date, compte_code = u.compte_code, telephone = u.telephone, \
-           telephone_normalized = u.telephone_normalized, email = u.email, canal_acquisition = u.canal_acquisition, \
-           commercial_id = u.commercial_id, civilite = u.civilite, csp = u.csp, regime_social = u.regime_social, \
-           lieu_naissance = u.lieu_naissance, pays_naissance = u.pays_naissance, etape_courante = u.etape_courante, \
-           statut_prospect = u.statut_prospect, numss = u.numss, is_politically_exposed = u.pep, \
-           gdpr_consent = u.gdpr, gdpr_consent_communications = u.gdpr_com, iban = u.iban, bic = u.bic, \
-           mandat_sepa = u.mandat, source_version = u.v, updated_at = now() \
-         FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], \
-           $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], \
-           $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::bool[], $23::bool[], \
-           $24::bool[], $25::text[], $26::text[], $27::bool[]) \
-           AS u(id, org, v, type_client, nom, prenom, date_naissance, compte_code, telephone, telephone_normalized, \
-                email, canal_acquisition, commercial_id, civilite, csp, regime_social, lieu_naissance, \
-                pays_naissance, etape_courante, statut_prospect, numss, pep, gdpr, gdpr_com, iban, bic, mandat) \
+    let columns = array(&chosen, |i| ClientColumns::from(&commands[i].client));
+    let sql = format!(
+        "UPDATE clientbases c SET {assignments}, source_version = u.v, updated_at = now() \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], {arrays}) AS u(id, org, v, {names}) \
          WHERE c.id = u.id AND c.organisation_id = u.org AND c.deleted_at IS NULL AND c.source_version < u.v \
          RETURNING c.id, c.organisation_id",
-    )
-    .bind::<Array<diesel::sql_types::Uuid>, _>(chosen.iter().map(|&i| commands[i].client_id).collect::<Vec<_>>())
-    .bind::<Array<diesel::sql_types::Uuid>, _>(chosen.iter().map(|&i| commands[i].reference.organisation_id).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(chosen.iter().map(|&i| commands[i].source_version).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(chosen.iter().map(|&i| commands[i].client.type_client.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(chosen.iter().map(|&i| commands[i].client.nom.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(chosen.iter().map(|&i| commands[i].client.prenom.clone()).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.date_naissance.map(|d| d.to_string())))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.compte_code.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.telephone.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.telephone.as_deref().and_then(mapper::normalize_phone)))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.email.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.canal_acquisition.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.commercial_id.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.civilite.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.csp.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.regime_social.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.lieu_naissance.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.pays_naissance.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.etape_courante.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.statut_prospect.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.numss.clone()))
-    .bind::<Array<Nullable<Bool>>, _>(flag(&|c| c.client.is_politically_exposed))
-    .bind::<Array<Nullable<Bool>>, _>(flag(&|c| c.client.gdpr_consent))
-    .bind::<Array<Nullable<Bool>>, _>(flag(&|c| c.client.gdpr_consent_communications))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.iban.clone()))
-    .bind::<Array<Nullable<Text>>, _>(pick(&|c| c.client.bic.clone()))
-    .bind::<Array<Nullable<Bool>>, _>(flag(&|c| c.client.mandat_sepa))
-    .load(conn)
-    .await?;
-    let applied: std::collections::HashSet<(Uuid, Uuid)> = applied
+        assignments = column_assignments(),
+        arrays = column_arrays(4),
+        names = column_names(""),
+    );
+    let statement = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<Array<diesel::sql_types::Uuid>, _>(array(&chosen, |i| commands[i].client_id))
+        .bind::<Array<diesel::sql_types::Uuid>, _>(array(&chosen, |i| {
+            commands[i].reference.organisation_id
+        }))
+        .bind::<Array<BigInt>, _>(array(&chosen, |i| commands[i].source_version));
+    let applied: Vec<Owned> = bind_columns(statement, columns.iter()).load(conn).await?;
+    let applied: HashSet<(Uuid, Uuid)> = applied
         .into_iter()
         .map(|r| (r.id, r.organisation_id))
         .collect();
@@ -474,4 +514,15 @@ pub(super) async fn update_all(
             }
         })
         .collect())
+}
+
+/// [`update_all`] of one command: the item-by-item path.
+pub(super) async fn update_one(
+    conn: &mut AsyncPgConnection,
+    command: &UpdateCommand,
+) -> Result<UpdateOutcome, UpdateError> {
+    update_all(conn, std::slice::from_ref(command))
+        .await?
+        .pop()
+        .unwrap_or(Err(diesel::result::Error::NotFound.into()))
 }

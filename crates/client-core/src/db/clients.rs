@@ -12,8 +12,8 @@ use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use super::DbPool;
 use super::models::{AddressRow, ClientPatchRow, ClientRow, NewClientRow};
+use super::{DbError, DbPool};
 use crate::domain::{ListQuery, SortField, SourceFilter};
 use crate::error::Error;
 
@@ -46,8 +46,9 @@ impl ClientStore {
     }
 
     /// Inserts a client created in the CRM.
-    pub async fn create(&self, row: NewClientRow) -> Result<ClientWithAddresses, Error> {
-        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+    #[tracing::instrument(skip_all, fields(op = "create_client", organisation_id = %row.organisation_id))]
+    pub async fn create(&self, row: NewClientRow) -> Result<ClientWithAddresses, DbError> {
+        let mut conn = self.pool.get().await?;
         let client = diesel::insert_into(clientbases::table)
             .values(&row)
             .returning(ClientRow::as_returning())
@@ -60,38 +61,47 @@ impl ClientStore {
     }
 
     /// A live client with its addresses.
+    #[tracing::instrument(skip_all, fields(op = "get_client", client_id = %id))]
     pub async fn get(&self, id: Uuid) -> Result<ClientWithAddresses, Error> {
-        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+        self.find(id).await?.ok_or(Error::NotFound { id })
+    }
+
+    async fn find(&self, id: Uuid) -> Result<Option<ClientWithAddresses>, DbError> {
+        let mut conn = self.pool.get().await?;
         let client = clientbases::table
             .filter(clientbases::id.eq(id))
             .filter(clientbases::deleted_at.is_null())
             .select(ClientRow::as_select())
             .first(&mut conn)
             .await
-            .optional()?
-            .ok_or(Error::NotFound { id })?;
+            .optional()?;
+        let Some(client) = client else {
+            return Ok(None);
+        };
         let addresses = addresses_of(&mut conn, &[id])
             .await?
             .remove(&id)
             .unwrap_or_default();
-        Ok(ClientWithAddresses { client, addresses })
+        Ok(Some(ClientWithAddresses { client, addresses }))
     }
 
     /// Applies a partial change to a live client. `source` may only be changed on a client
     /// without an external link (an imported client keeps its origin).
+    #[tracing::instrument(skip_all, fields(op = "update_client", client_id = %id))]
     pub async fn update(
         &self,
         id: Uuid,
         mut patch: ClientPatchRow,
     ) -> Result<ClientWithAddresses, Error> {
-        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+        let mut conn = self.pool.get().await.map_err(DbError::from)?;
         let current: Option<Option<String>> = clientbases::table
             .filter(clientbases::id.eq(id))
             .filter(clientbases::deleted_at.is_null())
             .select(clientbases::external_source)
             .first(&mut conn)
             .await
-            .optional()?;
+            .optional()
+            .map_err(DbError::from)?;
         let Some(external_source) = current else {
             return Err(Error::NotFound { id });
         };
@@ -106,7 +116,8 @@ impl ClientStore {
             .filter(clientbases::deleted_at.is_null())
             .set(&patch)
             .execute(&mut conn)
-            .await?;
+            .await
+            .map_err(DbError::from)?;
         if updated == 0 {
             return Err(Error::NotFound { id });
         }
@@ -115,8 +126,9 @@ impl ClientStore {
     }
 
     /// Soft-deletes a live client: it disappears from Get, List and Search.
+    #[tracing::instrument(skip_all, fields(op = "delete_client", client_id = %id))]
     pub async fn delete(&self, id: Uuid) -> Result<(), Error> {
-        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+        let mut conn = self.pool.get().await.map_err(DbError::from)?;
         let now = Utc::now();
         let deleted = diesel::update(clientbases::table)
             .filter(clientbases::id.eq(id))
@@ -126,7 +138,8 @@ impl ClientStore {
                 clientbases::updated_at.eq(now),
             ))
             .execute(&mut conn)
-            .await?;
+            .await
+            .map_err(DbError::from)?;
         if deleted == 0 {
             Err(Error::NotFound { id })
         } else {
@@ -135,8 +148,15 @@ impl ClientStore {
     }
 
     /// One page of an organisation's live clients and the total count of the filter.
-    pub async fn list(&self, query: &ListQuery) -> Result<(Vec<ClientWithAddresses>, i64), Error> {
-        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+    #[tracing::instrument(
+        skip_all,
+        fields(op = "list_clients", organisation_id = %query.organisation_id, batch = query.limit)
+    )]
+    pub async fn list(
+        &self,
+        query: &ListQuery,
+    ) -> Result<(Vec<ClientWithAddresses>, i64), DbError> {
+        let mut conn = self.pool.get().await?;
         let total: i64 = filtered(query)
             .select(count_star())
             .first(&mut conn)
@@ -180,13 +200,14 @@ impl ClientStore {
 
     /// The oldest live client of an organisation matching a normalized phone and/or a name
     /// (case- and accent-insensitive).
+    #[tracing::instrument(skip_all, fields(op = "search_clients", %organisation_id))]
     pub async fn search(
         &self,
         organisation_id: Uuid,
         telephone_normalized: Option<String>,
         nom: Option<String>,
-    ) -> Result<Option<ClientWithAddresses>, Error> {
-        let mut conn = self.pool.get().await.map_err(super::DbError::from)?;
+    ) -> Result<Option<ClientWithAddresses>, DbError> {
+        let mut conn = self.pool.get().await?;
         let mut q = clientbases::table
             .filter(clientbases::organisation_id.eq(organisation_id))
             .filter(clientbases::deleted_at.is_null())
@@ -262,7 +283,7 @@ fn escape_like(term: &str) -> String {
 async fn addresses_of(
     conn: &mut diesel_async::AsyncPgConnection,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<AddressRow>>, Error> {
+) -> Result<HashMap<Uuid, Vec<AddressRow>>, DbError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }

@@ -26,6 +26,7 @@ impl DeadLetterStore {
     }
 
     /// Stores a message given up on.
+    #[tracing::instrument(skip_all, fields(op = "insert_dead_letter", attempts = attempts))]
     pub async fn insert(
         &self,
         subject: &str,
@@ -47,6 +48,7 @@ impl DeadLetterStore {
     }
 
     /// Dead letters not replayed yet, oldest first (all of them with `include_replayed`).
+    #[tracing::instrument(skip_all, fields(op = "list_dead_letters", include_replayed = include_replayed))]
     pub async fn list(&self, include_replayed: bool) -> Result<Vec<DeadLetter>, DbError> {
         let mut conn = self.pool.get().await?;
         let mut q = dead_letters::table.into_boxed();
@@ -62,6 +64,7 @@ impl DeadLetterStore {
     }
 
     /// Marks a dead letter replayed; false if it was not pending.
+    #[tracing::instrument(skip_all, fields(op = "mark_dead_letter_replayed", dead_letter = %id))]
     pub async fn mark_replayed(&self, id: Uuid) -> Result<bool, DbError> {
         let mut conn = self.pool.get().await?;
         let n = diesel::update(dead_letters::table)

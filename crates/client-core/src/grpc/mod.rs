@@ -17,9 +17,9 @@ use service_kit::grpc::respond;
 use service_kit::paging::PageRequest;
 
 use crate::db::ClientStore;
-use crate::db::models::{ClientPatchRow, NewClientRow};
+use crate::db::models::{ClientColumns, ClientPatchRow, NewClientRow, PhoneColumns};
 use crate::domain::{
-    DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, SortField, SourceFilter, optional_bic,
+    DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, Phone, SortField, SourceFilter, optional_bic,
     optional_email, optional_iban, optional_text, parse_optional_date, parse_optional_uuid,
     parse_uuid, required_text,
 };
@@ -40,19 +40,61 @@ impl ClientService {
     }
 
     async fn create(&self, r: CreateClientBaseRequest) -> Result<ClientBase, Error> {
-        let telephone = optional_text("telephone", Some(&r.telephone), limits::TELEPHONE)?;
+        let phone = Phone::parse(Some(&r.telephone))?;
         let row = NewClientRow {
             organisation_id: parse_uuid("organisation_id", &r.organisation_id)?,
-            type_client: optional_text("type_client", Some(&r.type_client), 50)?
-                .unwrap_or_else(|| DEFAULT_TYPE_CLIENT.to_owned()),
-            nom: required_text("nom", &r.nom, limits::NOM)?,
-            prenom: required_text("prenom", &r.prenom, limits::PRENOM)?,
-            date_naissance: parse_optional_date("date_naissance", Some(&r.date_naissance))?,
-            compte_code: optional_text("compte_code", Some(&r.compte_code), limits::COMPTE_CODE)?,
+            columns: ClientColumns {
+                type_client: optional_text("type_client", Some(&r.type_client), 50)?
+                    .unwrap_or_else(|| DEFAULT_TYPE_CLIENT.to_owned()),
+                nom: required_text("nom", &r.nom, limits::NOM)?,
+                prenom: required_text("prenom", &r.prenom, limits::PRENOM)?,
+                date_naissance: parse_optional_date("date_naissance", Some(&r.date_naissance))?,
+                compte_code: optional_text(
+                    "compte_code",
+                    Some(&r.compte_code),
+                    limits::COMPTE_CODE,
+                )?,
+                phone: PhoneColumns::of(phone.as_ref()),
+                email: optional_email(Some(&r.email))?,
+                canal_acquisition: optional_text(
+                    "canal_acquisition",
+                    r.canal_acquisition.as_deref(),
+                    limits::CANAL_ACQUISITION,
+                )?,
+                iban: optional_iban(r.iban.as_deref())?,
+                mandat_sepa: r.mandat_sepa,
+                civilite: optional_text("civilite", r.civilite.as_deref(), limits::CIVILITE)?,
+                bic: optional_bic(r.bic.as_deref())?,
+                csp: optional_text("csp", r.csp.as_deref(), limits::CSP)?,
+                regime_social: optional_text(
+                    "regime_social",
+                    r.regime_social.as_deref(),
+                    limits::REGIME_SOCIAL,
+                )?,
+                lieu_naissance: optional_text(
+                    "lieu_naissance",
+                    r.lieu_naissance.as_deref(),
+                    limits::LIEU_NAISSANCE,
+                )?,
+                pays_naissance: optional_text(
+                    "pays_naissance",
+                    r.pays_naissance.as_deref(),
+                    limits::PAYS_NAISSANCE,
+                )?,
+                etape_courante: optional_text(
+                    "etape_courante",
+                    r.etape_courante.as_deref(),
+                    limits::ETAPE_COURANTE,
+                )?,
+                is_politically_exposed: r.is_politically_exposed,
+                numss: optional_text("numss", r.numss.as_deref(), limits::NUMSS)?,
+                // WinLeadPlus's own: the CRM's Create does not carry them.
+                commercial_id: None,
+                statut_prospect: None,
+                gdpr_consent: None,
+                gdpr_consent_communications: None,
+            },
             partenaire_id: parse_optional_uuid("partenaire_id", Some(&r.partenaire_id))?,
-            telephone_normalized: telephone.as_deref().and_then(mapper::normalize_phone),
-            telephone,
-            email: optional_email(Some(&r.email))?,
             statut: optional_text("statut", Some(&r.statut), 50)?
                 .unwrap_or_else(|| DEFAULT_STATUT.to_owned()),
             societe_id: parse_optional_uuid("societe_id", r.societe_id.as_deref())?,
@@ -65,40 +107,7 @@ impl ClientService {
                 "date_premiere_souscription",
                 r.date_premiere_souscription.as_deref(),
             )?,
-            canal_acquisition: optional_text(
-                "canal_acquisition",
-                r.canal_acquisition.as_deref(),
-                limits::CANAL_ACQUISITION,
-            )?,
             source: optional_text("source", r.source.as_deref(), 50)?,
-            iban: optional_iban(r.iban.as_deref())?,
-            mandat_sepa: r.mandat_sepa,
-            civilite: optional_text("civilite", r.civilite.as_deref(), limits::CIVILITE)?,
-            bic: optional_bic(r.bic.as_deref())?,
-            csp: optional_text("csp", r.csp.as_deref(), limits::CSP)?,
-            regime_social: optional_text(
-                "regime_social",
-                r.regime_social.as_deref(),
-                limits::REGIME_SOCIAL,
-            )?,
-            lieu_naissance: optional_text(
-                "lieu_naissance",
-                r.lieu_naissance.as_deref(),
-                limits::LIEU_NAISSANCE,
-            )?,
-            pays_naissance: optional_text(
-                "pays_naissance",
-                r.pays_naissance.as_deref(),
-                limits::PAYS_NAISSANCE,
-            )?,
-            etape_courante: optional_text(
-                "etape_courante",
-                r.etape_courante.as_deref(),
-                limits::ETAPE_COURANTE,
-            )?,
-            is_politically_exposed: r.is_politically_exposed,
-            numss: optional_text("numss", r.numss.as_deref(), limits::NUMSS)?,
-            ..NewClientRow::default()
         };
         Ok(convert::client_base(self.store.create(row).await?))
     }
@@ -114,7 +123,10 @@ impl ClientService {
             |field: &str, v: Option<String>, max: usize| -> Result<Option<Option<String>>, Error> {
                 v.map(|v| optional_text(field, Some(&v), max)).transpose()
             };
-        let telephone = clearable("telephone", r.telephone, limits::TELEPHONE)?;
+        let phone = r
+            .telephone
+            .map(|v| Phone::parse(Some(&v)).map(|p| PhoneColumns::of(p.as_ref())))
+            .transpose()?;
         let patch = ClientPatchRow {
             type_client: required("type_client", r.type_client, 50)?,
             nom: required("nom", r.nom, limits::NOM)?,
@@ -128,10 +140,7 @@ impl ClientService {
                 .partenaire_id
                 .map(|v| parse_optional_uuid("partenaire_id", Some(&v)))
                 .transpose()?,
-            telephone_normalized: telephone
-                .as_ref()
-                .map(|t| t.as_deref().and_then(mapper::normalize_phone)),
-            telephone,
+            phone,
             email: r.email.map(|v| optional_email(Some(&v))).transpose()?,
             statut: required("statut", r.statut, 50)?,
             societe_id: r
@@ -205,12 +214,10 @@ impl ClientService {
 
     async fn search(&self, r: SearchClientRequest) -> Result<SearchClientResponse, Error> {
         let organisation_id = parse_uuid("organisation_id", &r.organisation_id)?;
-        let telephone = optional_text("telephone", Some(&r.telephone), limits::TELEPHONE)?;
-        let phone = match telephone {
-            Some(t) => Some(
-                mapper::normalize_phone(&t)
-                    .ok_or_else(|| Error::invalid(format!("telephone has no digits: {t:?}")))?,
-            ),
+        let phone = match Phone::parse(Some(&r.telephone))? {
+            Some(phone) => Some(phone.normalized().map(str::to_owned).ok_or_else(|| {
+                Error::invalid(format!("telephone has no digits: {:?}", phone.as_str()))
+            })?),
             None => None,
         };
         let nom = optional_text("nom", Some(&r.nom), limits::NOM)?;

@@ -5,7 +5,7 @@ use mapper::limits;
 use proto::events::{AddressData, ClientCreate, ClientData, ClientUpdated};
 
 use crate::domain::{
-    DEFAULT_TYPE_CLIENT, optional_text, parse_optional_date, parse_uuid, required_text,
+    DEFAULT_TYPE_CLIENT, Phone, optional_text, parse_optional_date, parse_uuid, required_text,
 };
 use crate::error::Error;
 use crate::events::{CreateCommand, ExternalRef, SourceAddress, SourceClient, UpdateCommand};
@@ -55,7 +55,7 @@ fn source_client(data: Option<ClientData>) -> Result<SourceClient, Error> {
         prenom: required_text("prenom", &d.prenom, limits::PRENOM)?,
         date_naissance: parse_optional_date("date_naissance", d.date_naissance.as_deref())?,
         compte_code: optional_text("compte_code", Some(&d.compte_code), limits::COMPTE_CODE)?,
-        telephone: text("telephone", d.telephone, limits::TELEPHONE)?,
+        telephone: Phone::parse(d.telephone.as_deref())?,
         email: text("email", d.email, limits::EMAIL)?,
         canal_acquisition: optional_text(
             "canal_acquisition",

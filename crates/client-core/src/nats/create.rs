@@ -1,6 +1,8 @@
 //! `client.create.from-winleadplus`: answers each batch of creations with one result per
 //! item. Requests are served one after another per subscriber (the queue group spreads them
 //! over replicas); on shutdown the subscription is drained so no taken request is dropped.
+//! Each batch is served under a `create_batch` span (`subject`, `batch`, then the outcome
+//! counts `created`, `existing`, `failed`).
 
 use async_nats::Client;
 use futures::StreamExt;
@@ -75,7 +77,7 @@ impl CreateResponder {
                 }
             };
             let Some(message) = message else { break };
-            let reply = handle(&store, &metrics, &message.payload).await;
+            let reply = handle(&store, &metrics, &subject, &message.payload).await;
             match message.reply {
                 Some(reply_to) => {
                     if let Err(e) = client.publish(reply_to, reply.encode_to_vec().into()).await {
@@ -107,11 +109,24 @@ async fn round_trip(client: &Client) -> anyhow::Result<()> {
 }
 
 /// Decodes, applies and answers one batch. Never fails as a whole for one item's sake.
+#[tracing::instrument(
+    name = "create_batch",
+    skip_all,
+    fields(subject = %subject, batch, created, existing, failed)
+)]
 pub(crate) async fn handle(
     store: &EventStore,
     metrics: &Metrics,
+    subject: &str,
     payload: &[u8],
 ) -> ClientCreateBatchReply {
+    let reply = answer(store, metrics, payload).await;
+    record_outcome(&tracing::Span::current(), &reply);
+    reply
+}
+
+/// What [`handle`] answers.
+async fn answer(store: &EventStore, metrics: &Metrics, payload: &[u8]) -> ClientCreateBatchReply {
     let batch = match ClientCreateBatch::decode(payload) {
         Ok(batch) => batch,
         Err(e) => {
@@ -122,6 +137,7 @@ pub(crate) async fn handle(
             };
         }
     };
+    tracing::Span::current().record("batch", batch.items.len());
     let mut results: Vec<Option<ClientCreateResult>> = Vec::with_capacity(batch.items.len());
     let mut commands = Vec::with_capacity(batch.items.len());
     let mut positions = Vec::with_capacity(batch.items.len());
@@ -180,6 +196,21 @@ pub(crate) async fn handle(
         results: results.into_iter().flatten().collect(),
         error: None,
     }
+}
+
+/// Counts the reply's outcomes onto the batch's span.
+fn record_outcome(span: &tracing::Span, reply: &ClientCreateBatchReply) {
+    let (mut created, mut existing, mut failed) = (0usize, 0usize, 0usize);
+    for result in &reply.results {
+        match result.outcome {
+            Some(client_create_result::Outcome::ClientId(_)) if result.created => created += 1,
+            Some(client_create_result::Outcome::ClientId(_)) => existing += 1,
+            Some(client_create_result::Outcome::Error(_)) | None => failed += 1,
+        }
+    }
+    span.record("created", created);
+    span.record("existing", existing);
+    span.record("failed", failed);
 }
 
 fn error_result(external_id: String, error: String) -> ClientCreateResult {

@@ -1,7 +1,8 @@
 //! `client.update.from-winleadplus`: the durable JetStream pull consumer that applies client
 //! updates. A message is acknowledged only after its effect is committed; one that keeps
 //! failing is redelivered with back-off up to `max_deliver` times, then stored as a dead
-//! letter and acknowledged.
+//! letter and acknowledged. Each non-empty batch is handled under an `update_batch` span
+//! (`subject`, `batch`, then the counts of what became of its messages).
 
 use std::time::Duration;
 
@@ -116,11 +117,36 @@ impl UpdateConsumer {
         while let Some(message) = messages.next().await {
             batch.push(message.map_err(|e| anyhow::anyhow!("update delivery failed: {e}"))?);
         }
+        if batch.is_empty() {
+            // An idle poll: no span, or an idle consumer would open two a second.
+            return Ok(StepOutcome::default());
+        }
+        let outcome = self.handle(&batch).await;
+        if let Ok(info) = self.consumer.get_info().await {
+            self.metrics.set_consumer_pending(info.num_pending);
+        }
+        Ok(outcome)
+    }
+
+    /// Applies and settles one fetched batch.
+    #[tracing::instrument(
+        name = "update_batch",
+        skip_all,
+        fields(
+            subject = %self.subject,
+            batch = batch.len(),
+            applied,
+            ignored,
+            retried,
+            dead_lettered
+        )
+    )]
+    async fn handle(&self, batch: &[jetstream::Message]) -> StepOutcome {
         let mut outcome = StepOutcome {
             fetched: batch.len(),
             ..StepOutcome::default()
         };
-        let results = self.apply(&batch).await;
+        let results = self.apply(batch).await;
         // Acknowledgements go out together: one round trip per batch, not per message.
         let settled =
             futures::future::join_all(batch.iter().zip(results).map(|(m, r)| self.settle(m, r)))
@@ -133,12 +159,12 @@ impl UpdateConsumer {
                 Settled::DeadLettered => outcome.dead_lettered += 1,
             }
         }
-        if outcome.fetched > 0
-            && let Ok(info) = self.consumer.get_info().await
-        {
-            self.metrics.set_consumer_pending(info.num_pending);
-        }
-        Ok(outcome)
+        let span = tracing::Span::current();
+        span.record("applied", outcome.applied);
+        span.record("ignored", outcome.ignored);
+        span.record("retried", outcome.retried);
+        span.record("dead_lettered", outcome.dead_lettered);
+        outcome
     }
 
     /// Runs steps until `shutdown`; the batch in hand is always finished and acknowledged.

@@ -12,4 +12,5 @@ mod crm_fields;
 mod events;
 mod grpc;
 mod helpers;
+mod linking;
 mod ops;

@@ -80,6 +80,11 @@ impl From<diesel::result::Error> for RecordError {
 }
 
 /// Records `batch`; returns the prospects the database refused (empty when all went in).
+#[tracing::instrument(
+    name = "db",
+    skip_all,
+    fields(op = "record_batch", batch = batch.prospects.len(), refused)
+)]
 pub async fn record(pool: &DbPool, batch: Batch) -> Result<Vec<Refused>, RecordError> {
     let mut conn = pool.get().await.map_err(DbError::from)?;
     let whole = conn
@@ -90,7 +95,10 @@ pub async fn record(pool: &DbPool, batch: Batch) -> Result<Vec<Refused>, RecordE
         })
         .await;
     match whole {
-        Ok(()) => return Ok(Vec::new()),
+        Ok(()) => {
+            tracing::Span::current().record("refused", 0);
+            return Ok(Vec::new());
+        }
         Err(TxError::LeaseLost) => return Err(RecordError::LeaseLost),
         Err(TxError::Db(e)) if is_connection_lost(&e) => return Err(e.into()),
         Err(TxError::Db(e)) => tracing::warn!(
@@ -99,10 +107,17 @@ pub async fn record(pool: &DbPool, batch: Batch) -> Result<Vec<Refused>, RecordE
             "the batch was refused as a whole; recording it prospect by prospect"
         ),
     }
-    one_by_one(&mut conn, batch).await
+    let refused = one_by_one(&mut conn, batch).await?;
+    tracing::Span::current().record("refused", refused.len());
+    Ok(refused)
 }
 
 /// The fallback: each prospect under its own savepoint, the refused ones reported.
+#[tracing::instrument(
+    name = "db",
+    skip_all,
+    fields(op = "record_one_by_one", batch = batch.prospects.len())
+)]
 async fn one_by_one(
     conn: &mut AsyncPgConnection,
     batch: Batch,

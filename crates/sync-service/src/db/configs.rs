@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::models::ConfigRow;
 use super::{DbError, DbPool};
+use crate::domain::SyncConfig;
 
 /// A change to a config: `None` keeps the current value.
 #[derive(Debug, Clone, Default, AsChangeset)]
@@ -47,38 +48,43 @@ impl ConfigStore {
     }
 
     /// The config of an organisation.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "config_by_organisation"))]
     pub async fn by_organisation(
         &self,
         organisation_id: Uuid,
-    ) -> Result<Option<ConfigRow>, DbError> {
+    ) -> Result<Option<SyncConfig>, DbError> {
         let mut conn = self.pool.get().await?;
-        Ok(cfg::table
+        let row: Option<ConfigRow> = cfg::table
             .filter(cfg::organisation_id.eq(organisation_id))
             .select(ConfigRow::as_select())
             .first(&mut conn)
             .await
-            .optional()?)
+            .optional()?;
+        Ok(row.map(SyncConfig::from))
     }
 
     /// A config by its id.
-    pub async fn by_id(&self, id: Uuid) -> Result<Option<ConfigRow>, DbError> {
+    #[tracing::instrument(name = "db", skip_all, fields(op = "config_by_id"))]
+    pub async fn by_id(&self, id: Uuid) -> Result<Option<SyncConfig>, DbError> {
         let mut conn = self.pool.get().await?;
-        Ok(cfg::table
+        let row: Option<ConfigRow> = cfg::table
             .filter(cfg::id.eq(id))
             .select(ConfigRow::as_select())
             .first(&mut conn)
             .await
-            .optional()?)
+            .optional()?;
+        Ok(row.map(SyncConfig::from))
     }
 
     /// Applies a change to an organisation's config, creating it first (with `endpoint` and
     /// the defaults) when it does not exist. Safe under concurrent calls.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "save_config"))]
     pub async fn save_for_organisation(
         &self,
         organisation_id: Uuid,
         default_endpoint: &str,
         mut change: ConfigChange,
-    ) -> Result<ConfigRow, DbError> {
+    ) -> Result<SyncConfig, DbError> {
         let mut conn = self.pool.get().await?;
         diesel::insert_into(cfg::table)
             .values((
@@ -90,44 +96,50 @@ impl ConfigStore {
             .execute(&mut conn)
             .await?;
         change.updated_at = Some(Utc::now());
-        Ok(
+        let row: ConfigRow =
             diesel::update(cfg::table.filter(cfg::organisation_id.eq(organisation_id)))
                 .set(&change)
                 .returning(ConfigRow::as_returning())
                 .get_result(&mut conn)
-                .await?,
-        )
+                .await?;
+        Ok(row.into())
     }
 
     /// Applies a change to a config named by id; `None` when there is no such config.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "save_config"))]
     pub async fn save_by_id(
         &self,
         id: Uuid,
         mut change: ConfigChange,
-    ) -> Result<Option<ConfigRow>, DbError> {
+    ) -> Result<Option<SyncConfig>, DbError> {
         let mut conn = self.pool.get().await?;
         change.updated_at = Some(Utc::now());
-        Ok(diesel::update(cfg::table.filter(cfg::id.eq(id)))
+        let row: Option<ConfigRow> = diesel::update(cfg::table.filter(cfg::id.eq(id)))
             .set(&change)
             .returning(ConfigRow::as_returning())
             .get_result(&mut conn)
             .await
-            .optional()?)
+            .optional()?;
+        Ok(row.map(SyncConfig::from))
     }
 
     /// Enabled configs whose interval has elapsed since their last sync (or never synced).
-    pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<ConfigRow>, DbError> {
+    #[tracing::instrument(name = "db", skip_all, fields(op = "due_configs", due))]
+    pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<SyncConfig>, DbError> {
         let mut conn = self.pool.get().await?;
-        Ok(cfg::table
+        let rows: Vec<ConfigRow> = cfg::table
             .filter(cfg::enabled.eq(true))
             .filter(is_due(now))
             .order_by(cfg::last_sync_at.asc().nulls_first())
             .select(ConfigRow::as_select())
             .load(&mut conn)
-            .await?)
+            .await?;
+        tracing::Span::current().record("due", rows.len());
+        Ok(rows.into_iter().map(SyncConfig::from).collect())
     }
 
     /// Whether one organisation's config is enabled and due at `now`.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "is_due"))]
     pub async fn is_due(&self, organisation_id: Uuid, now: DateTime<Utc>) -> Result<bool, DbError> {
         let mut conn = self.pool.get().await?;
         let found: Option<Uuid> = cfg::table
@@ -142,6 +154,7 @@ impl ConfigStore {
     }
 
     /// Records when an organisation last finished a sync.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "set_last_sync"))]
     pub async fn set_last_sync(
         &self,
         organisation_id: Uuid,

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::models::{ContratRow, LigneRow};
 use super::{DbError, DbPool};
+use crate::domain::{Contrat, ContratLigne, ContratWithLignes};
 
 /// A contract to write, with its client and lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,16 +45,10 @@ pub struct LigneUpsert {
     pub offre_id: Option<String>,
 }
 
-/// A contract with its lines.
-#[derive(Debug, Clone)]
-pub struct ContratWithLines {
-    pub contrat: ContratRow,
-    pub lignes: Vec<LigneRow>,
-}
-
 /// Upserts contracts and replaces their lines, in three statements whatever their number
 /// (inside the batch transaction). References must be unique within `rows`. Returns the
 /// contract id of each reference.
+#[tracing::instrument(name = "db", skip_all, fields(op = "upsert_contrats", batch = rows.len()))]
 pub(crate) async fn upsert_on(
     conn: &mut AsyncPgConnection,
     organisation_id: Uuid,
@@ -211,33 +206,37 @@ impl ContratStore {
     }
 
     /// A contract by id, when one of `tenants` owns it.
-    pub async fn get(&self, tenants: Tenants<'_>, id: Uuid) -> Result<Option<ContratRow>, DbError> {
+    #[tracing::instrument(name = "db", skip_all, fields(op = "get_contrat"))]
+    pub async fn get(&self, tenants: Tenants<'_>, id: Uuid) -> Result<Option<Contrat>, DbError> {
         let mut conn = self.pool.get().await?;
-        get_on(&mut conn, tenants, id).await
+        Ok(get_on(&mut conn, tenants, id).await?.map(Contrat::from))
     }
 
     /// A contract by its reference within one organisation (references are unique there).
+    #[tracing::instrument(name = "db", skip_all, fields(op = "contrat_by_reference"))]
     pub async fn get_by_reference(
         &self,
         organisation_id: Uuid,
         reference: &str,
-    ) -> Result<Option<ContratRow>, DbError> {
+    ) -> Result<Option<Contrat>, DbError> {
         let mut conn = self.pool.get().await?;
-        Ok(c::table
+        let row: Option<ContratRow> = c::table
             .filter(c::organisation_id.eq(organisation_id))
             .filter(c::reference.eq(reference))
             .select(ContratRow::as_select())
             .first(&mut conn)
             .await
-            .optional()?)
+            .optional()?;
+        Ok(row.map(Contrat::from))
     }
 
     /// A contract by id with its lines in order, when one of `tenants` owns it.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "contrat_with_lines"))]
     pub async fn get_with_lines(
         &self,
         tenants: Tenants<'_>,
         id: Uuid,
-    ) -> Result<Option<ContratWithLines>, DbError> {
+    ) -> Result<Option<ContratWithLignes>, DbError> {
         let mut conn = self.pool.get().await?;
         let Some(contrat) = get_on(&mut conn, tenants, id).await? else {
             return Ok(None);
@@ -248,16 +247,20 @@ impl ContratStore {
             .select(LigneRow::as_select())
             .load(&mut conn)
             .await?;
-        Ok(Some(ContratWithLines { contrat, lignes }))
+        Ok(Some(ContratWithLignes {
+            contrat: contrat.into(),
+            lignes: lignes.into_iter().map(ContratLigne::from).collect(),
+        }))
     }
 
     /// One page of the organisations' contracts matching `filter`, and how many match.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "list_contrats"))]
     pub async fn list(
         &self,
         organisations: &[Uuid],
         filter: &ContratFilter,
         page: ContratPage,
-    ) -> Result<(Vec<ContratRow>, i64), DbError> {
+    ) -> Result<(Vec<Contrat>, i64), DbError> {
         use crate::domain::ContratSort;
 
         if filter.societe_id.is_some() {
@@ -318,13 +321,13 @@ impl ContratStore {
         } else {
             q.then_order_by(c::id.asc())
         };
-        let rows = q
+        let rows: Vec<ContratRow> = q
             .limit(page.limit)
             .offset((page.page - 1).saturating_mul(page.limit))
             .select(ContratRow::as_select())
             .load(&mut conn)
             .await?;
-        Ok((rows, total))
+        Ok((rows.into_iter().map(Contrat::from).collect(), total))
     }
 }
 

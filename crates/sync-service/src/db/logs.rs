@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::models::{LogRow, LogStatus};
 use super::{DbError, DbPool};
+use crate::domain::{SyncLog, SyncStatus};
 
 /// Counters and bounded messages of a run, as written to its log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
@@ -42,9 +43,9 @@ impl Progress {
 #[derive(Debug, Clone)]
 pub enum Lease {
     /// This caller holds the lease: a new RUNNING log.
-    Acquired(LogRow),
+    Acquired(SyncLog),
     /// Another sync of the organisation is running: its log.
-    Busy(LogRow),
+    Busy(SyncLog),
 }
 
 /// Log queries over the pool.
@@ -62,6 +63,7 @@ impl LogStore {
     /// Takes the organisation's lease by inserting a RUNNING log. A RUNNING log whose
     /// heartbeat is older than `stale_after` belongs to a worker that died: it is marked
     /// FAILED and the lease taken over.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "lease"))]
     pub async fn acquire(
         &self,
         organisation_id: Uuid,
@@ -92,13 +94,13 @@ impl LogStore {
                 .await
                 .optional()?;
             if let Some(row) = inserted {
-                return Ok(Lease::Acquired(row));
+                return Ok(Lease::Acquired(row.into()));
             }
             let Some(running) = running_on(&mut conn, organisation_id).await? else {
                 continue; // it finished in between: try again
             };
             if running.heartbeat_at + stale_after > now {
-                return Ok(Lease::Busy(running));
+                return Ok(Lease::Busy(running.into()));
             }
             let message = format!(
                 "abandoned: its worker stopped heart-beating at {}; lease taken over",
@@ -122,6 +124,7 @@ impl LogStore {
     }
 
     /// Refreshes the heartbeat of a running log; false when the lease was lost.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "heartbeat"))]
     pub async fn heartbeat(&self, log_id: Uuid) -> Result<bool, DbError> {
         let mut conn = self.pool.get().await?;
         let n = diesel::update(logs::table)
@@ -134,25 +137,27 @@ impl LogStore {
     }
 
     /// Writes progress (outside of a batch transaction, e.g. a dry run).
+    #[tracing::instrument(name = "db", skip_all, fields(op = "progress"))]
     pub async fn progress(&self, log_id: Uuid, progress: &Progress) -> Result<bool, DbError> {
         let mut conn = self.pool.get().await?;
         Ok(progress_on(&mut conn, log_id, progress).await?)
     }
 
     /// Ends a run.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "finish"))]
     pub async fn finish(
         &self,
         log_id: Uuid,
-        status: LogStatus,
+        status: SyncStatus,
         progress: &Progress,
         message: Option<String>,
         duration_ms: i64,
-    ) -> Result<LogRow, DbError> {
+    ) -> Result<SyncLog, DbError> {
         let mut conn = self.pool.get().await?;
-        Ok(diesel::update(logs::table.filter(logs::id.eq(log_id)))
+        let row: LogRow = diesel::update(logs::table.filter(logs::id.eq(log_id)))
             .set((
                 progress,
-                logs::status.eq(status),
+                logs::status.eq(LogStatus::from(status)),
                 logs::finished_at.eq(Utc::now()),
                 logs::heartbeat_at.eq(Utc::now()),
                 logs::message.eq(message),
@@ -160,11 +165,13 @@ impl LogStore {
             ))
             .returning(LogRow::as_returning())
             .get_result(&mut conn)
-            .await?)
+            .await?;
+        Ok(row.into())
     }
 
     /// Removes a RUNNING log that did no work (a scheduled run that found nothing due),
     /// releasing the lease.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "release_unstarted"))]
     pub async fn delete_unstarted(&self, log_id: Uuid) -> Result<(), DbError> {
         let mut conn = self.pool.get().await?;
         diesel::delete(
@@ -178,35 +185,43 @@ impl LogStore {
     }
 
     /// The running log of an organisation.
-    pub async fn running(&self, organisation_id: Uuid) -> Result<Option<LogRow>, DbError> {
+    #[tracing::instrument(name = "db", skip_all, fields(op = "running_log"))]
+    pub async fn running(&self, organisation_id: Uuid) -> Result<Option<SyncLog>, DbError> {
         let mut conn = self.pool.get().await?;
-        running_on(&mut conn, organisation_id).await
+        Ok(running_on(&mut conn, organisation_id)
+            .await?
+            .map(SyncLog::from))
     }
 
     /// A log by id.
-    pub async fn by_id(&self, id: Uuid) -> Result<Option<LogRow>, DbError> {
+    #[tracing::instrument(name = "db", skip_all, fields(op = "log_by_id"))]
+    pub async fn by_id(&self, id: Uuid) -> Result<Option<SyncLog>, DbError> {
         let mut conn = self.pool.get().await?;
-        Ok(logs::table
+        let row: Option<LogRow> = logs::table
             .filter(logs::id.eq(id))
             .select(LogRow::as_select())
             .first(&mut conn)
             .await
-            .optional()?)
+            .optional()?;
+        Ok(row.map(SyncLog::from))
     }
 
     /// The newest logs of an organisation, newest first.
-    pub async fn recent(&self, organisation_id: Uuid, limit: i64) -> Result<Vec<LogRow>, DbError> {
+    #[tracing::instrument(name = "db", skip_all, fields(op = "recent_logs", limit = limit))]
+    pub async fn recent(&self, organisation_id: Uuid, limit: i64) -> Result<Vec<SyncLog>, DbError> {
         let mut conn = self.pool.get().await?;
-        Ok(logs::table
+        let rows: Vec<LogRow> = logs::table
             .filter(logs::organisation_id.eq(organisation_id))
             .order_by((logs::started_at.desc(), logs::id.desc()))
             .limit(limit)
             .select(LogRow::as_select())
             .load(&mut conn)
-            .await?)
+            .await?;
+        Ok(rows.into_iter().map(SyncLog::from).collect())
     }
 
     /// When the organisation's last finished, non-dry-run sync ended.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "last_finished"))]
     pub async fn last_finished(
         &self,
         organisation_id: Uuid,

@@ -36,6 +36,7 @@ pub struct MappingUpsert {
 }
 
 /// Every mapping of an organisation, by prospect id: the one query of a sync's diff.
+#[tracing::instrument(name = "db", skip_all, fields(op = "load_mappings", mappings))]
 pub async fn load(pool: &DbPool, organisation_id: Uuid) -> Result<HashMap<i64, Known>, DbError> {
     let mut conn = pool.get().await?;
     let rows: Vec<(i64, Uuid, String)> = m::table
@@ -43,6 +44,7 @@ pub async fn load(pool: &DbPool, organisation_id: Uuid) -> Result<HashMap<i64, K
         .select((m::winleadplus_prospect_id, m::crm_client_id, m::data_hash))
         .load(&mut conn)
         .await?;
+    tracing::Span::current().record("mappings", rows.len());
     Ok(rows
         .into_iter()
         .map(|(prospect, client_id, data_hash)| {
@@ -58,6 +60,7 @@ pub async fn load(pool: &DbPool, organisation_id: Uuid) -> Result<HashMap<i64, K
 }
 
 /// Upserts mappings in one statement (inside the batch transaction).
+#[tracing::instrument(name = "db", skip_all, fields(op = "upsert_mappings", batch = rows.len()))]
 pub(crate) async fn upsert_on(
     conn: &mut AsyncPgConnection,
     organisation_id: Uuid,

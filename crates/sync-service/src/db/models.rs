@@ -1,4 +1,5 @@
-//! Row types of crm_commercial, and the `sync_status` enum's mapping.
+//! Row types of crm_commercial, the `sync_status` enum's mapping, and the one place each
+//! row becomes its domain value (`crate::domain`): rows do not leave `db/`.
 
 use std::io::Write;
 
@@ -15,32 +16,43 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-/// The state of a sync run.
+use crate::domain::{self, SyncLog, SyncStatus as Status};
+
+/// [`Status`] as diesel reads and writes it (the domain type knows no diesel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
 #[diesel(sql_type = SyncStatus)]
 pub enum LogStatus {
-    /// In progress; the organisation's lease.
+    /// [`Status::Running`].
     Running,
-    /// Finished; every prospect was handled (some may have failed alone).
+    /// [`Status::Success`].
     Success,
-    /// Stopped: the sync as a whole could not complete.
+    /// [`Status::Failed`].
     Failed,
 }
 
-impl LogStatus {
-    /// The wire and database spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "RUNNING",
-            Self::Success => "SUCCESS",
-            Self::Failed => "FAILED",
+impl From<Status> for LogStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Running => Self::Running,
+            Status::Success => Self::Success,
+            Status::Failed => Self::Failed,
+        }
+    }
+}
+
+impl From<LogStatus> for Status {
+    fn from(s: LogStatus) -> Self {
+        match s {
+            LogStatus::Running => Self::Running,
+            LogStatus::Success => Self::Success,
+            LogStatus::Failed => Self::Failed,
         }
     }
 }
 
 impl ToSql<SyncStatus, Pg> for LogStatus {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        out.write_all(self.as_str().as_bytes())?;
+        out.write_all(Status::from(*self).as_str().as_bytes())?;
         Ok(IsNull::No)
     }
 }
@@ -136,4 +148,87 @@ pub struct LigneRow {
     pub offre_id: Option<String>,
     /// When the line was written: lines are replaced as a whole, so also its last change.
     pub created_at: DateTime<Utc>,
+}
+
+impl From<ConfigRow> for domain::SyncConfig {
+    fn from(r: ConfigRow) -> Self {
+        Self {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            api_endpoint: r.api_endpoint,
+            api_token_sealed: r.api_token_encrypted,
+            enabled: r.enabled,
+            sync_interval_minutes: r.sync_interval_minutes,
+            last_sync_at: r.last_sync_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// The heartbeat stays behind: it is the lease's business, read only inside `db/`.
+impl From<LogRow> for SyncLog {
+    fn from(r: LogRow) -> Self {
+        Self {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            status: r.status.into(),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            total_prospects: r.total_prospects,
+            created: r.created,
+            updated: r.updated,
+            skipped: r.skipped,
+            failed: r.failed,
+            processed: r.processed,
+            dry_run: r.dry_run,
+            errors: r.errors,
+            warnings: r.warnings,
+            errors_dropped: r.errors_dropped,
+            warnings_dropped: r.warnings_dropped,
+            message: r.message,
+            duration_ms: r.duration_ms,
+        }
+    }
+}
+
+impl From<ContratRow> for domain::Contrat {
+    fn from(r: ContratRow) -> Self {
+        Self {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            reference: r.reference,
+            external_id: r.external_id,
+            client_id: r.client_id,
+            titre: r.titre,
+            statut: r.statut,
+            montant: r.montant,
+            date_signature: r.date_signature,
+            date_debut: r.date_debut,
+            devise: r.devise,
+            frequence_facturation: r.frequence_facturation,
+            fournisseur: r.fournisseur,
+            commercial_id: r.commercial_id,
+            notes: r.notes,
+            source: r.source,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl From<LigneRow> for domain::ContratLigne {
+    fn from(r: LigneRow) -> Self {
+        Self {
+            id: r.id,
+            contrat_id: r.contrat_id,
+            position: r.position,
+            nom: r.nom,
+            prix_unitaire: r.prix_unitaire,
+            quantite: r.quantite,
+            categorie: r.categorie,
+            offre_id: r.offre_id,
+            created_at: r.created_at,
+        }
+    }
 }

@@ -13,6 +13,7 @@ use chrono::Utc;
 use mapper::{Mapped, MappedProspect};
 use proto::events::client_create_result::Outcome;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 pub use messages::{MAX_MESSAGES, Messages};
@@ -22,9 +23,8 @@ use crate::db::batches::{self, Batch, ProspectRows, Published, RecordError, Refu
 use crate::db::configs::ConfigStore;
 use crate::db::logs::{Lease, LogStore, Progress};
 use crate::db::mappings::{self, Known, MappingUpsert};
-use crate::db::models::{ConfigRow, LogRow, LogStatus};
 use crate::db::{DbError, DbPool};
-use crate::domain::Endpoint;
+use crate::domain::{Endpoint, SyncConfig, SyncLog, SyncStatus};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::nats::{ClientEvents, EventError};
@@ -43,9 +43,9 @@ pub enum Trigger {
 #[derive(Debug, Clone)]
 pub enum SyncOutcome {
     /// The run ended (SUCCESS or FAILED): its log.
-    Finished(LogRow),
+    Finished(SyncLog),
     /// Another run of the organisation holds the lease: its log.
-    AlreadyRunning(LogRow),
+    AlreadyRunning(SyncLog),
     /// A scheduled run found the organisation no longer due (another replica synced it).
     NotDue,
 }
@@ -180,8 +180,8 @@ impl SyncEngine {
     }
 
     /// The token to use for an organisation: its own (decrypted), else the fallback.
-    pub fn token_of(&self, config: &ConfigRow) -> Result<Option<String>, Error> {
-        match &config.api_token_encrypted {
+    pub fn token_of(&self, config: &SyncConfig) -> Result<Option<String>, Error> {
+        match &config.api_token_sealed {
             Some(sealed) => Ok(Some(self.inner.cipher.open(sealed)?)),
             None => Ok(self.inner.settings.fallback_token.clone()),
         }
@@ -189,7 +189,7 @@ impl SyncEngine {
 
     /// Runs one sync of an organisation to its end and returns its log (or the running log
     /// of another run). Errors are for requests that cannot start a run at all.
-    #[tracing::instrument(skip_all, fields(%organisation_id, dry_run, ?trigger, sync_id))]
+    #[tracing::instrument(skip_all, fields(%organisation_id, dry_run = dry_run, ?trigger, sync_id))]
     pub async fn sync(
         &self,
         organisation_id: Uuid,
@@ -248,7 +248,7 @@ impl SyncEngine {
 
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status, message) = match &result {
-            Ok(()) => (LogStatus::Success, None),
+            Ok(()) => (SyncStatus::Success, None),
             Err(reason) => {
                 let reason = reason.to_string();
                 tracing::warn!(
@@ -258,14 +258,14 @@ impl SyncEngine {
                     "sync failed"
                 );
                 run.errors.push(format!("sync failed: {reason}"));
-                (LogStatus::Failed, Some(reason))
+                (SyncStatus::Failed, Some(reason))
             }
         };
         let finished = inner
             .logs
             .finish(run.log_id, status, &run.progress(), message, duration_ms)
             .await?;
-        if !dry_run && status == LogStatus::Success {
+        if !dry_run && status == SyncStatus::Success {
             inner
                 .configs
                 .set_last_sync(organisation_id, Utc::now())
@@ -291,7 +291,9 @@ impl SyncEngine {
     fn spawn_heartbeat(&self, log_id: Uuid) -> tokio::task::JoinHandle<()> {
         let logs = self.inner.logs.clone();
         let every = (self.inner.settings.lease_timeout / 3).max(Duration::from_secs(1));
-        tokio::spawn(async move {
+        // Spawned tasks start outside any span: each one carries the sync's along, so what it
+        // does is read under `organisation_id` and `sync_id`.
+        let heartbeat = async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {
@@ -302,7 +304,8 @@ impl SyncEngine {
                     Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
                 }
             }
-        })
+        };
+        tokio::spawn(heartbeat.in_current_span())
     }
 
     /// Fetch, map, diff, apply. `Err` is the reason the run failed as a whole.
@@ -414,7 +417,7 @@ impl SyncEngine {
         }
         if let Some(batch) = next? {
             let pool = self.inner.pool.clone();
-            *in_flight = Some(tokio::spawn(async move {
+            let recording = async move {
                 let started = Instant::now();
                 let prospects = batch.prospects.len();
                 let recorded = batches::record(&pool, batch).await;
@@ -424,7 +427,8 @@ impl SyncEngine {
                     "batch recorded"
                 );
                 recorded
-            }));
+            };
+            *in_flight = Some(tokio::spawn(recording.in_current_span()));
         }
         Ok(())
     }

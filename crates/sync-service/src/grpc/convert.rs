@@ -1,4 +1,4 @@
-//! Row types → the `winleadplus` and `contrats` messages (RFC 3339 timestamps; the CRM's
+//! Domain values → the `winleadplus` and `contrats` messages (RFC 3339 timestamps; the CRM's
 //! `double` amounts from our exact decimals, here and nowhere else).
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -7,15 +7,13 @@ use proto::winleadplus::{WinLeadPlusConfig, WinLeadPlusSyncLog};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::contrats::ContratWithLines;
-use crate::db::models::{ConfigRow, ContratRow, LigneRow, LogRow};
-use crate::domain;
+use crate::domain::{self, ContratLigne, ContratWithLignes, SyncConfig, SyncLog};
 
 pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-pub(crate) fn config(c: ConfigRow) -> WinLeadPlusConfig {
+pub(crate) fn config(c: SyncConfig) -> WinLeadPlusConfig {
     WinLeadPlusConfig {
         id: c.id.to_string(),
         organisation_id: c.organisation_id.to_string(),
@@ -25,11 +23,11 @@ pub(crate) fn config(c: ConfigRow) -> WinLeadPlusConfig {
         last_sync_at: c.last_sync_at.map(timestamp),
         created_at: timestamp(c.created_at),
         updated_at: timestamp(c.updated_at),
-        has_api_token: Some(c.api_token_encrypted.is_some()),
+        has_api_token: Some(c.api_token_sealed.is_some()),
     }
 }
 
-pub(crate) fn log(l: LogRow) -> WinLeadPlusSyncLog {
+pub(crate) fn log(l: SyncLog) -> WinLeadPlusSyncLog {
     let mut errors = l.errors;
     if l.errors_dropped > 0 {
         errors.push(format!("… and {} more errors", l.errors_dropped));
@@ -57,7 +55,7 @@ pub(crate) fn log(l: LogRow) -> WinLeadPlusSyncLog {
 }
 
 /// The CRM's `Contrat` of an imported contract: what WinLeadPlus does not know is empty.
-pub(crate) fn contrat(r: ContratRow) -> Contrat {
+pub(crate) fn contrat(r: domain::Contrat) -> Contrat {
     Contrat {
         id: r.id.to_string(),
         organisation_id: r.organisation_id.to_string(),
@@ -88,8 +86,8 @@ pub(crate) fn contrat(r: ContratRow) -> Contrat {
 }
 
 /// A contract with its lines, and no status history (WinLeadPlus keeps none).
-pub(crate) fn contrat_with_details(c: ContratWithLines) -> ContratWithDetails {
-    let ContratWithLines { contrat: r, lignes } = c;
+pub(crate) fn contrat_with_details(c: ContratWithLignes) -> ContratWithDetails {
+    let ContratWithLignes { contrat: r, lignes } = c;
     let organisation_id = r.organisation_id;
     ContratWithDetails {
         contrat: Some(contrat(r)),
@@ -101,7 +99,7 @@ pub(crate) fn contrat_with_details(c: ContratWithLines) -> ContratWithDetails {
     }
 }
 
-fn ligne(organisation_id: Uuid, l: LigneRow) -> LigneContrat {
+fn ligne(organisation_id: Uuid, l: ContratLigne) -> LigneContrat {
     LigneContrat {
         id: l.id.to_string(),
         contrat_id: l.contrat_id.to_string(),

@@ -31,8 +31,7 @@ use crate::crypto::TokenCipher;
 use crate::db::configs::{ConfigChange, ConfigStore};
 use crate::db::contrats::{ContratFilter, ContratPage, ContratStore, Tenants};
 use crate::db::logs::LogStore;
-use crate::db::models::LogStatus;
-use crate::domain::{self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint};
+use crate::domain::{self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint, SyncStatus};
 use crate::engine::{SyncEngine, SyncOutcome, Trigger};
 use crate::error::Error;
 use crate::winleadplus::WinLeadPlusClient;
@@ -96,7 +95,7 @@ impl Handlers {
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty());
-        let row = if !r.id.trim().is_empty() {
+        let saved = if !r.id.trim().is_empty() {
             let id = domain::parse_uuid("id", &r.id)?;
             if let Some(org) = organisation {
                 let org = domain::organisation_id(org)?;
@@ -121,13 +120,13 @@ impl Handlers {
         } else {
             return Err(Error::invalid("give the config's id or an organisation_id"));
         };
-        Ok(convert::config(row))
+        Ok(convert::config(saved))
     }
 
     async fn get_config(&self, r: GetWinLeadPlusConfigRequest) -> Result<WinLeadPlusConfig, Error> {
         let org = domain::organisation_id(&r.organisation_id)?;
         Ok(match self.configs.by_organisation(org).await? {
-            Some(row) => convert::config(row),
+            Some(config) => convert::config(config),
             // Not saved yet: what SaveConfig would start from.
             None => WinLeadPlusConfig {
                 id: String::new(),
@@ -220,7 +219,7 @@ impl Handlers {
                 .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
         Ok(match outcome {
             SyncOutcome::Finished(log) => SyncProspectsResponse {
-                success: log.status == LogStatus::Success,
+                success: log.status == SyncStatus::Success,
                 sync_log: Some(convert::log(log)),
             },
             SyncOutcome::AlreadyRunning(log) => SyncProspectsResponse {

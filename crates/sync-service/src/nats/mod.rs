@@ -1,6 +1,7 @@
 //! sync-service's NATS side: the connection and its readiness check, create batches by
 //! request/reply to client-core, updates on JetStream with pipelined PubAcks. Only this
-//! module knows async-nats.
+//! module knows async-nats. Each create request and each batch of update publications has
+//! its span (`subject`, `batch`), nested in the sync's.
 
 use std::time::Duration;
 
@@ -66,6 +67,18 @@ pub enum EventError {
     BadReply(String),
 }
 
+/// Why one update was not delivered (the others of its batch may have been). Its message
+/// goes to the sync log against the prospect.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// The message could not be sent to JetStream.
+    #[error("update not published: {0}")]
+    NotPublished(String),
+    /// JetStream did not confirm it (no stream, time-out, …).
+    #[error("update not confirmed by JetStream: {0}")]
+    NotConfirmed(String),
+}
+
 /// Publishes client events (cheap to clone).
 #[derive(Clone)]
 pub struct ClientEvents {
@@ -128,12 +141,18 @@ impl ClientEvents {
         Ok(results)
     }
 
+    #[tracing::instrument(
+        name = "create_batch",
+        skip_all,
+        fields(subject = %self.create_subject, batch = items.len(), bytes)
+    )]
     async fn request(
         &self,
         items: Vec<ClientCreate>,
     ) -> Result<Vec<ClientCreateResult>, EventError> {
         let expected = items.len();
         let payload = ClientCreateBatch { items }.encode_to_vec();
+        tracing::Span::current().record("bytes", payload.len());
         let request = self
             .client
             .request(self.create_subject.clone(), payload.into());
@@ -172,10 +191,15 @@ impl ClientEvents {
 
     /// Publishes updates to JetStream, all at once, then awaits every PubAck. Each message
     /// carries `Nats-Msg-Id` for dedupe. One result per update, in order.
+    #[tracing::instrument(
+        name = "publish_updates",
+        skip_all,
+        fields(subject = %self.update_subject, batch = updates.len(), failed)
+    )]
     pub async fn publish_updates(
         &self,
         updates: Vec<(String, ClientUpdated)>,
-    ) -> Vec<Result<(), String>> {
+    ) -> Vec<Result<(), UpdateError>> {
         let mut pending = Vec::with_capacity(updates.len());
         for (msg_id, event) in updates {
             let mut headers = async_nats::HeaderMap::new();
@@ -190,15 +214,18 @@ impl ClientEvents {
                 .await;
             pending.push(sent);
         }
-        join_all(pending.into_iter().map(|sent| async move {
+        let acks = join_all(pending.into_iter().map(|sent| async move {
             match sent {
                 Ok(ack) => ack
                     .await
                     .map(|_| ())
-                    .map_err(|e| format!("update not confirmed by JetStream: {e}")),
-                Err(e) => Err(format!("update not published: {e}")),
+                    .map_err(|e| UpdateError::NotConfirmed(e.to_string())),
+                Err(e) => Err(UpdateError::NotPublished(e.to_string())),
             }
         }))
-        .await
+        .await;
+        let failed = acks.iter().filter(|a| a.is_err()).count();
+        tracing::Span::current().record("failed", failed);
+        acks
     }
 }

@@ -1,4 +1,6 @@
 //! HTTP side of the WinLeadPlus client: requests, retries, status handling, pagination.
+//! Each page is read under a `fetch_page` span (`page`, then `status`, `attempts`, `bytes`
+//! and `records` as they become known), nested in the sync's span.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,11 +9,12 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use super::split::Pagination;
-use super::stream::{FetchSummary, ParseLimits, Record, Unchanged, parse_page};
+use super::stream::{FetchSummary, PageInfo, ParseLimits, Record, Unchanged, parse_page};
 use crate::domain::Endpoint;
 use crate::metrics::Metrics;
 
@@ -203,13 +206,15 @@ impl WinLeadPlusClient {
     ) {
         let (tx, rx) = mpsc::channel(buffer.max(1));
         let client = self.clone();
-        let handle = tokio::spawn(async move {
+        let fetch = async move {
             let stop = cancel.clone();
             tokio::select! {
                 fetched = client.fetch_all(endpoint, token, tx, unchanged, cancel) => fetched,
                 () = stop.cancelled() => Err(FetchError::Cancelled),
             }
-        });
+        };
+        // The task carries the caller's span (the sync's): its pages nest under it.
+        let handle = tokio::spawn(fetch.in_current_span());
         (rx, handle)
     }
 
@@ -225,21 +230,18 @@ impl WinLeadPlusClient {
         let mut summary = FetchSummary::default();
         let mut url = endpoint.url().clone();
         for page_number in 1..=MAX_PAGES {
-            let response = self.get_with_retries(&url, &token).await?;
-            let limits = ParseLimits {
-                max_body_bytes: self.settings.max_body_bytes,
-                max_record_bytes: self.settings.max_record_bytes,
-                read_idle: self.settings.read_idle_timeout,
-            };
-            let (page, returned) = parse_page(
-                response,
-                tx.clone(),
-                mapper,
-                Arc::clone(&unchanged),
-                limits,
-                cancel.clone(),
-            )
-            .await?;
+            let span = tracing::info_span!(
+                "fetch_page",
+                page = page_number,
+                status = Empty,
+                attempts = Empty,
+                bytes = Empty,
+                records = Empty
+            );
+            let (page, returned) = self
+                .fetch_page(&url, &token, &tx, mapper, &unchanged, &cancel)
+                .instrument(span)
+                .await?;
             mapper = returned;
             summary.pages += 1;
             summary.records += page.records;
@@ -252,6 +254,36 @@ impl WinLeadPlusClient {
         Ok(summary)
     }
 
+    /// Requests one page and parses it, inside its `fetch_page` span: `get_with_retries`
+    /// records the status and attempts on it, `parse_page` the bytes and records.
+    async fn fetch_page(
+        &self,
+        url: &url::Url,
+        token: &str,
+        tx: &mpsc::Sender<Record>,
+        mapper: mapper::PayloadMapper,
+        unchanged: &Unchanged,
+        cancel: &CancellationToken,
+    ) -> Result<(PageInfo, mapper::PayloadMapper), FetchError> {
+        let response = self.get_with_retries(url, token).await?;
+        let limits = ParseLimits {
+            max_body_bytes: self.settings.max_body_bytes,
+            max_record_bytes: self.settings.max_record_bytes,
+            read_idle: self.settings.read_idle_timeout,
+        };
+        parse_page(
+            response,
+            tx.clone(),
+            mapper,
+            Arc::clone(unchanged),
+            limits,
+            cancel.clone(),
+        )
+        .await
+    }
+
+    /// `GET url` until a usable answer, a final refusal or `max_attempts`; the last status
+    /// and the number of attempts go on the current span (the page's).
     async fn get_with_retries(
         &self,
         url: &url::Url,
@@ -259,8 +291,10 @@ impl WinLeadPlusClient {
     ) -> Result<reqwest::Response, FetchError> {
         let max = self.settings.max_attempts.max(1);
         let mut attempt = 0;
+        let span = tracing::Span::current();
         loop {
             attempt += 1;
+            span.record("attempts", attempt);
             let after = if attempt > 1 {
                 format!(" after {attempt} attempts")
             } else {
@@ -276,6 +310,7 @@ impl WinLeadPlusClient {
             let retry_in = match result {
                 Ok(response) => {
                     let status = response.status();
+                    span.record("status", status.as_u16());
                     self.metrics.winleadplus_status(status.as_u16());
                     if status.is_success() {
                         check_content_type(&response)?;

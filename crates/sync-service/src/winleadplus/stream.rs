@@ -68,7 +68,8 @@ pub(crate) struct ParseLimits {
 /// Parses one response body, sending its records on `tx`. Returns the page's information
 /// and the mapper (which numbers records and remembers the ids seen, across pages).
 /// `cancel` ends the body early (deadline, shutdown): the parse then stops with
-/// [`FetchError::Cancelled`].
+/// [`FetchError::Cancelled`]. The bytes read and records parsed go on the current span (the
+/// page's), whatever the outcome: a page that failed half-way says how far it got.
 pub(crate) async fn parse_page(
     response: reqwest::Response,
     tx: mpsc::Sender<Record>,
@@ -128,6 +129,9 @@ pub(crate) async fn parse_page(
         reason: format!("parser task failed: {e}"),
     })?;
     let bytes = counted.load(Ordering::Relaxed);
+    let span = tracing::Span::current();
+    span.record("bytes", bytes);
+    span.record("records", sink.records);
     if sink.cancelled || cancel.is_cancelled() {
         return Err(FetchError::Cancelled);
     }

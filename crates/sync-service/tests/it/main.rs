@@ -13,5 +13,6 @@ mod contrats;
 mod faults;
 mod helpers;
 mod hostile;
+mod spans;
 mod structure;
 mod sync;

@@ -1,5 +1,5 @@
 //! Unit tests of the generator: determinism, valid and invalid IBANs, unique contract ids,
-//! and that every key spelling and value shape of WINLEADPLUS_API.md shows up.
+//! and that every key spelling and value shape of docs/WINLEADPLUS_API.md shows up.
 
 use std::collections::{BTreeMap, HashSet};
 
