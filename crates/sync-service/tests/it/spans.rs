@@ -195,7 +195,7 @@ async fn a_paginated_sync_leaves_a_span_per_page_store_operation_and_nats_batch(
     );
     let served: Vec<&Seen> = spans
         .iter()
-        .filter(|s| s.name == "create_batch" && s.target.starts_with("client_core"))
+        .filter(|s| s.name == "create_batch" && s.target.starts_with("client_core::nats"))
         .collect();
     assert_eq!(served.len(), 3, "{served:#?}");
     assert_eq!(served.iter().map(|s| s.number("created")).sum::<u64>(), 25);
