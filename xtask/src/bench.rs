@@ -377,7 +377,7 @@ async fn bench_size(
         if let Err(e) = drop_database(url).await {
             println!(
                 "   cannot drop {}: {e:#}",
-                mapper::mask::mask_url_credentials(url)
+                service_kit::urls::mask_credentials(url)
             );
         }
     }
@@ -657,7 +657,7 @@ async fn floor(
 /// The same server and credentials as `url`, another database.
 fn scratch_url(url: &str, name: &str) -> anyhow::Result<String> {
     let mut parsed = url::Url::parse(url)
-        .with_context(|| format!("not a URL: {}", mapper::mask::mask_url_credentials(url)))?;
+        .with_context(|| format!("not a URL: {}", service_kit::urls::mask_credentials(url)))?;
     parsed.set_path(&format!("/{name}"));
     Ok(parsed.to_string())
 }

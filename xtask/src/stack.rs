@@ -79,7 +79,7 @@ pub(crate) async fn prerequisites() -> anyhow::Result<async_nats::Client> {
             "cannot connect to NATS at {}\n  NATS with JetStream must be running (this machine: \
              `start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server`; \
              with Docker: `docker compose -f deploy/docker-compose.yml up -d nats`), or set NATS_URL",
-            mapper::mask::mask_url_credentials(&url)
+            service_kit::urls::mask_credentials(&url)
         ),
     }
 }

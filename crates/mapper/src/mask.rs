@@ -1,5 +1,6 @@
 //! Masks for sensitive values that must never reach a log or a warning in clear: IBAN, BIC,
-//! social security number, API tokens, and the credentials of a connection URL.
+//! social security number and API tokens. (The credentials of a connection URL are masked by
+//! `service_kit::urls`.)
 //!
 //! Every mask works on characters, so short or multibyte input never panics, and an empty
 //! input gives an empty output.
@@ -92,21 +93,6 @@ pub fn mask_secret(secret: &str) -> String {
     }
 }
 
-/// Hides the credentials of a URL: `nats://user:pw@host:4222` → `nats://***@host:4222`.
-/// A URL without credentials is returned as it is.
-pub fn mask_url_credentials(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let authority_end = url[scheme_end..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| scheme_end + i);
-    match url[scheme_end..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &url[..scheme_end], &url[scheme_end + at..]),
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod excerpt_tests {
     use super::*;
@@ -187,28 +173,5 @@ mod tests {
                 ("", ""),
             ],
         );
-    }
-
-    #[test]
-    fn url_credentials_are_hidden_and_the_rest_kept() {
-        for (url, masked) in [
-            ("nats://user:pw@host:4222", "nats://***@host:4222"),
-            (
-                "postgres://crm:s3cret@db:5432/crm_core?sslmode=disable",
-                "postgres://***@db:5432/crm_core?sslmode=disable",
-            ),
-            (
-                "postgres://localhost/crm_core",
-                "postgres://localhost/crm_core",
-            ),
-            (
-                "http://host/path@not-credentials",
-                "http://host/path@not-credentials",
-            ),
-            ("no scheme", "no scheme"),
-            ("", ""),
-        ] {
-            assert_eq!(mask_url_credentials(url), masked, "{url}");
-        }
     }
 }

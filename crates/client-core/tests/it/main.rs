@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod boundaries;
 mod crm_fields;
 mod events;
 mod grpc;

@@ -5,44 +5,14 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-use async_nats::connection::State;
 use async_nats::jetstream;
 use futures::future::join_all;
 use proto::events::{
     ClientCreate, ClientCreateBatch, ClientCreateBatchReply, ClientCreateResult, ClientUpdated,
 };
 use proto::prost::Message;
-use service_kit::ops::Check;
 
-/// A connection to NATS (cheap to clone; it reconnects by itself).
-pub type Connection = async_nats::Client;
-
-/// Connects to the server at `url`, showing up there as `name`. The error names the server
-/// without the credentials the URL may carry.
-pub async fn connect(url: &str, name: &str) -> anyhow::Result<Connection> {
-    async_nats::ConnectOptions::new()
-        .name(name)
-        .connect(url)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot connect to NATS at {}",
-                mapper::mask::mask_url_credentials(url)
-            )
-        })
-}
-
-/// The `/readyz` check `nats`: fails with the connection's state (`disconnected`, …)
-/// while it is not connected.
-pub fn readiness(connection: Connection) -> Check {
-    Check::new("nats", connection, |connection| async move {
-        match connection.connection_state() {
-            State::Connected => Ok(()),
-            state => Err(state),
-        }
-    })
-}
+pub use service_kit::nats::{Connection, connect, readiness};
 
 /// Why events could not be delivered as a whole (per-item failures are results, not this).
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod boundaries;
 mod config;
 mod contrats;
 mod faults;
