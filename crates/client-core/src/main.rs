@@ -11,19 +11,5 @@ use service_kit::{shutdown, telemetry};
 async fn main() -> ExitCode {
     let config = Config::parse();
     telemetry::init(config.log_format);
-    let app = match App::build(config).await {
-        Ok(app) => app,
-        Err(e) => {
-            tracing::error!("client-core cannot start: {e:#}");
-            eprintln!("client-core: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match app.run_until_stopped(shutdown::on_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("client-core stopped on an error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    shutdown::run_service("client-core", App::build(config), App::run_until_stopped).await
 }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use service_kit::grpc::GrpcServer;
 use service_kit::ops::Ops;
+use service_kit::shutdown::Parts;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -121,28 +122,16 @@ impl App {
         let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
         let http = Ops::new(metrics.registry(), checks).serve(http_listener, stop.clone());
 
-        let responder = responder.run(stop.clone());
-        let updates = consumer.run(stop.clone());
-
-        let on_exit = |part: &'static str, stop: &CancellationToken, result: anyhow::Result<()>| {
-            match &result {
-                Ok(()) => tracing::info!(part, "stopped"),
-                Err(e) => {
-                    tracing::error!(part, error = %format!("{e:#}"), "failed; stopping the service")
-                }
-            }
-            stop.cancel();
-            result
-        };
-        let (grpc, http, responder, updates) = tokio::join!(
-            async { on_exit("grpc", &stop, grpc.await.context("gRPC server failed")) },
-            async { on_exit("http", &stop, http.await.context("HTTP server failed")) },
-            async { on_exit("create responder", &stop, responder.await) },
-            async { on_exit("update consumer", &stop, updates.await) },
-        );
+        let result = Parts::new(stop.clone())
+            .add("grpc", async { grpc.await.context("gRPC server failed") })
+            .add("http", async { http.await.context("HTTP server failed") })
+            .add("create responder", responder.run(stop.clone()))
+            .add("update consumer", consumer.run(stop))
+            .run()
+            .await;
         if let Err(e) = nats.flush().await {
             tracing::warn!(error = %e, "cannot flush NATS on shutdown");
         }
-        grpc.and(http).and(responder).and(updates)
+        result
     }
 }

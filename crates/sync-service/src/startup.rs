@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use service_kit::grpc::GrpcServer;
 use service_kit::ops::Ops;
+use service_kit::shutdown::Parts;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -189,35 +190,28 @@ impl App {
             .serve(grpc_listener, stop.clone());
         let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
         let http = Ops::new(metrics.registry(), checks).serve(http_listener, stop.clone());
-        let scheduler = async {
-            match scheduler {
-                Some(s) => s.run(stop.clone()).await,
-                None => {
-                    stop.cancelled().await;
-                    Ok(())
+        let scheduler = {
+            let stop = stop.clone();
+            async move {
+                match scheduler {
+                    Some(s) => s.run(stop).await,
+                    None => {
+                        stop.cancelled().await;
+                        Ok(())
+                    }
                 }
             }
         };
-
-        let on_exit = |part: &'static str, result: anyhow::Result<()>| {
-            match &result {
-                Ok(()) => tracing::info!(part, "stopped"),
-                Err(e) => {
-                    tracing::error!(part, error = %format!("{e:#}"), "failed; stopping the service")
-                }
-            }
-            stop.cancel();
-            result
-        };
-        let (grpc, http, scheduler) = tokio::join!(
-            async { on_exit("grpc", grpc.await.context("gRPC server failed")) },
-            async { on_exit("http", http.await.context("HTTP server failed")) },
-            async { on_exit("scheduler", scheduler.await) },
-        );
+        let result = Parts::new(stop)
+            .add("grpc", async { grpc.await.context("gRPC server failed") })
+            .add("http", async { http.await.context("HTTP server failed") })
+            .add("scheduler", scheduler)
+            .run()
+            .await;
         forward.abort();
         if let Err(e) = nats.flush().await {
             tracing::warn!(error = %e, "cannot flush NATS on shutdown");
         }
-        grpc.and(http).and(scheduler)
+        result
     }
 }
