@@ -72,7 +72,7 @@ impl Authenticator {
         matches!(self.inner.mode, Mode::Disabled)
     }
 
-    /// `GRPC_REFLECTION_PUBLIC=true`: the auth layer lets server
+    /// `GRPC_REFLECTION_PUBLIC=true`: [`AuthLayer`](crate::AuthLayer) lets server
     /// reflection through without a token.
     pub fn reflection_public(&self) -> bool {
         self.inner.reflection_public
