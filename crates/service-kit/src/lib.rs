@@ -6,6 +6,7 @@
 //! service knows (its readiness checks, its registry, its gRPC services). Of the broker it
 //! knows only how to connect and whether it is connected (feature `nats`).
 
+pub mod auth;
 pub mod boundaries;
 pub mod fields;
 pub mod grpc;
