@@ -118,6 +118,10 @@ impl Stack {
             max_deliver: 5,
             update_batch: 512,
             log_format: CoreLogFormat::Pretty,
+            auth: service_kit::auth::AuthConfig {
+                disabled: true,
+                ..Default::default()
+            },
         })
         .await
         .context("cannot start client-core")?;
@@ -156,6 +160,10 @@ impl Stack {
             lease_timeout_secs: 120,
             create_timeout_secs: 60,
             log_format: SyncLogFormat::Pretty,
+            auth: service_kit::auth::AuthConfig {
+                disabled: true,
+                ..Default::default()
+            },
         })
         .await
         .context("cannot start sync-service")?;

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
+use service_kit::auth::AuthConfig;
 pub use service_kit::telemetry::LogFormat;
 
 /// client-core: CRM clients over gRPC, and the consumer of WinLeadPlus client events.
@@ -68,6 +69,10 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
+
+    /// How gRPC callers are authenticated (`AUTH_*`, `GRPC_REFLECTION_PUBLIC`).
+    #[command(flatten)]
+    pub auth: AuthConfig,
 }
 
 impl Config {

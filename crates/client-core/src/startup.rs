@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use service_kit::auth::Authenticator;
 use service_kit::grpc::GrpcServer;
 use service_kit::ops::Ops;
 use service_kit::shutdown::Parts;
@@ -26,11 +27,14 @@ pub struct App {
     consumer: UpdateConsumer,
     responder: CreateResponder,
     metrics: Metrics,
+    /// Checks every gRPC caller (the layer in front of every service).
+    authenticator: Authenticator,
 }
 
 impl App {
     /// Connects and binds everything; any failure says what could not be reached.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let authenticator = Authenticator::new(&config.auth)?;
         if config.migrate_on_start {
             crm_db::ensure_database(&config.database_url).await?;
             let applied = crm_db::run_pending(&config.database_url, crm_db::Database::Core).await?;
@@ -80,6 +84,7 @@ impl App {
             consumer,
             responder,
             metrics,
+            authenticator,
         })
     }
 
@@ -109,18 +114,23 @@ impl App {
             consumer,
             responder,
             metrics,
+            authenticator,
         } = self;
         // One part failing stops the whole service: better a restart than half a service.
         let stop = shutdown.child_token();
 
         let service = ClientService::new(ClientStore::new(pool.clone()));
-        let grpc = GrpcServer::new(metrics.rpc())
+        let grpc = GrpcServer::new(metrics.rpc(), authenticator.clone())
             .reflect(proto::FILE_DESCRIPTOR_SET)
             .add_service(ClientBaseServiceServer::new(service))
             .serve(grpc_listener, stop.clone());
 
         let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
-        let http = Ops::new(metrics.registry(), checks).serve(http_listener, stop.clone());
+        let mut ops = Ops::new(metrics.registry(), checks);
+        if let Some(warning) = authenticator.warning() {
+            ops = ops.warn(warning);
+        }
+        let http = ops.serve(http_listener, stop.clone());
 
         let result = Parts::new(stop.clone())
             .add("grpc", async { grpc.await.context("gRPC server failed") })

@@ -64,6 +64,9 @@ impl Check {
 pub struct Ops {
     registry: Arc<Registry>,
     checks: Arc<[Check]>,
+    /// Lines `/readyz` adds after `ready` (a setting an operator must not miss, such as
+    /// authentication switched off).
+    warnings: Arc<[String]>,
 }
 
 impl Ops {
@@ -72,7 +75,16 @@ impl Ops {
         Self {
             registry,
             checks: checks.into(),
+            warnings: Arc::new([]),
         }
+    }
+
+    /// Adds a line `warning: {warning}` to every `/readyz` answer (ready or not).
+    pub fn warn(mut self, warning: impl Into<String>) -> Self {
+        let mut warnings = self.warnings.to_vec();
+        warnings.push(warning.into());
+        self.warnings = warnings.into();
+        self
     }
 
     /// The router of `/healthz`, `/readyz` and `/metrics`.
@@ -125,10 +137,15 @@ pub fn render(registry: &Registry) -> String {
 }
 
 async fn readyz(State(ops): State<Ops>) -> (StatusCode, String) {
-    match ops.readiness().await {
+    let (status, mut body) = match ops.readiness().await {
         Ok(()) => (StatusCode::OK, "ready".to_owned()),
         Err(problems) => (StatusCode::SERVICE_UNAVAILABLE, problems),
+    };
+    for warning in ops.warnings.iter() {
+        body.push_str("\nwarning: ");
+        body.push_str(warning);
     }
+    (status, body)
 }
 
 async fn metrics(State(ops): State<Ops>) -> ([(&'static str, &'static str); 1], String) {

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use base64::Engine;
 use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
+use service_kit::auth::AuthConfig;
 pub use service_kit::telemetry::LogFormat;
 
 /// sync-service: imports WinLeadPlus prospects into the CRM.
@@ -132,6 +133,10 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
+
+    /// How gRPC callers are authenticated (`AUTH_*`, `GRPC_REFLECTION_PUBLIC`).
+    #[command(flatten)]
+    pub auth: AuthConfig,
 }
 
 impl Config {

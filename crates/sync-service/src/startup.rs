@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
+use service_kit::auth::Authenticator;
 use service_kit::grpc::GrpcServer;
 use service_kit::ops::Ops;
 use service_kit::shutdown::Parts;
@@ -35,6 +36,8 @@ pub struct App {
     handlers: Handlers,
     scheduler: Option<Scheduler>,
     metrics: Metrics,
+    /// Checks every gRPC caller (the layer in front of every service).
+    authenticator: Authenticator,
     /// Fired when the service stops: running syncs end at their next batch.
     engine_stop: CancellationToken,
 }
@@ -43,6 +46,7 @@ impl App {
     /// Connects and binds everything; any failure says what could not be reached.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        let authenticator = Authenticator::new(&config.auth)?;
         if config.migrate_on_start {
             crm_db::ensure_database(&config.database_url).await?;
             let applied =
@@ -135,6 +139,7 @@ impl App {
             handlers,
             scheduler,
             metrics,
+            authenticator,
             engine_stop,
         })
     }
@@ -170,6 +175,7 @@ impl App {
             handlers,
             scheduler,
             metrics,
+            authenticator,
             engine_stop,
         } = self;
         let stop = shutdown.child_token();
@@ -183,13 +189,17 @@ impl App {
             })
         };
 
-        let grpc = GrpcServer::new(metrics.rpc())
+        let grpc = GrpcServer::new(metrics.rpc(), authenticator.clone())
             .reflect(proto::FILE_DESCRIPTOR_SET)
             .add_service(WinLeadPlusSyncServiceServer::new(handlers.clone()))
             .add_service(ContratServiceServer::new(handlers))
             .serve(grpc_listener, stop.clone());
         let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
-        let http = Ops::new(metrics.registry(), checks).serve(http_listener, stop.clone());
+        let mut ops = Ops::new(metrics.registry(), checks);
+        if let Some(warning) = authenticator.warning() {
+            ops = ops.warn(warning);
+        }
+        let http = ops.serve(http_listener, stop.clone());
         let scheduler = {
             let stop = stop.clone();
             async move {

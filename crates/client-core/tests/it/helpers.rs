@@ -65,6 +65,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         max_deliver: 3,
         update_batch: 64,
         log_format: LogFormat::Pretty,
+        auth: service_kit::auth::AuthConfig {
+            disabled: true,
+            ..Default::default()
+        },
     };
     adjust(&mut config);
     let nats = async_nats::connect(config.nats_url.as_str())

@@ -50,12 +50,18 @@ struct Verifier {
     org_claim: String,
 }
 
+/// Logged at start and shown by `/readyz` while `AUTH_DISABLED=true`.
+const DISABLED_WARNING: &str = "authentication is disabled (AUTH_DISABLED=true): every gRPC caller may read and change every organisation";
+
 impl Authenticator {
     /// Checks `config` and builds the verifier. Nothing is fetched yet: the JWK set is
     /// fetched when the first RS256/ES256 token arrives.
     pub fn new(config: &AuthConfig) -> Result<Self, ConfigError> {
         let mode = match config.settings()? {
-            Settings::Disabled => Mode::Disabled,
+            Settings::Disabled => {
+                tracing::warn!("{DISABLED_WARNING}");
+                Mode::Disabled
+            }
             Settings::Verify(settings) => Mode::Verify(Box::new(Verifier::new(settings)?)),
         };
         Ok(Self {
@@ -72,7 +78,12 @@ impl Authenticator {
         matches!(self.inner.mode, Mode::Disabled)
     }
 
-    /// `GRPC_REFLECTION_PUBLIC=true`: [`AuthLayer`](crate::AuthLayer) lets server
+    /// What `/readyz` must say while authentication is off, else nothing.
+    pub fn warning(&self) -> Option<&'static str> {
+        self.is_disabled().then_some(DISABLED_WARNING)
+    }
+
+    /// `GRPC_REFLECTION_PUBLIC=true`: [`AuthLayer`](crate::auth::AuthLayer) lets server
     /// reflection through without a token.
     pub fn reflection_public(&self) -> bool {
         self.inner.reflection_public

@@ -33,7 +33,7 @@ impl Caller {
         }
     }
 
-    /// The caller [`Authenticator`](crate::Authenticator) answers with when authentication
+    /// The caller [`Authenticator`](crate::auth::Authenticator) answers with when authentication
     /// is disabled: it may see every organisation.
     pub fn unrestricted() -> Self {
         Self::new("anonymous (authentication disabled)", Organisations::All)

@@ -1,7 +1,7 @@
 //! Start-up configuration of authentication (ARCHITECTURE.md, "Security (contract)"): a clap
 //! `Args` struct each service flattens into its own `Config`, so both read the same
 //! environment variables. [`AuthConfig::validate`] turns it into the checked settings the
-//! [`Authenticator`](crate::Authenticator) is built from, or into one line saying what to set.
+//! [`Authenticator`](crate::auth::Authenticator) is built from, or into one line saying what to set.
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;

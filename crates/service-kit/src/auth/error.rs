@@ -4,7 +4,7 @@
 
 use tonic::Status;
 
-/// Why [`Authenticator::authenticate`](crate::Authenticator::authenticate) refused a call.
+/// Why [`Authenticator::authenticate`](crate::auth::Authenticator::authenticate) refused a call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// No `authorization` header, or an empty bearer token.

@@ -4,7 +4,7 @@
 //! cancellation token fires.
 //!
 //! ```text
-//! GrpcServer::new(metrics.rpc())
+//! GrpcServer::new(metrics.rpc(), authenticator)
 //!     .reflect(proto::FILE_DESCRIPTOR_SET)
 //!     .add_service(ClientBaseServiceServer::new(service))
 //!     .serve(listener, shutdown)
@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Every call goes through the tower layers of [`layers`], and only those: that function is
-//! the one place a layer (authentication, say) is added to both services.
+//! the one place a layer is added to both services. Outermost the RPC metrics (so a refused
+//! call is counted too), then authentication ([`crate::auth::AuthLayer`]: every call but
+//! health checks, and reflection unless it is public, needs a valid bearer token).
 
 mod metrics;
 mod status;
@@ -30,6 +32,8 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 use tower::layer::util::{Identity, Stack};
+
+use crate::auth::{AuthLayer, Authenticator};
 
 pub use metrics::{RpcMetrics, RpcMetricsLayer, RpcMetricsService, UNKNOWN_METHOD};
 
@@ -60,16 +64,19 @@ pub struct GrpcServer {
     /// Encoded `FileDescriptorSet`s reflection serves (the health service's is added).
     descriptor_sets: Vec<&'static [u8]>,
     metrics: RpcMetrics,
+    authenticator: Authenticator,
 }
 
 impl GrpcServer {
-    /// A server with health and reflection only, counting its calls into `metrics`.
-    pub fn new(metrics: RpcMetrics) -> Self {
+    /// A server with health and reflection only, counting its calls into `metrics` and
+    /// checking every caller with `authenticator`.
+    pub fn new(metrics: RpcMetrics, authenticator: Authenticator) -> Self {
         Self {
             routes: RoutesBuilder::default(),
             served: Vec::new(),
             descriptor_sets: vec![tonic_health::pb::FILE_DESCRIPTOR_SET],
             metrics,
+            authenticator,
         }
     }
 
@@ -107,6 +114,7 @@ impl GrpcServer {
             served,
             descriptor_sets,
             metrics,
+            authenticator,
         } = self;
         let (reporter, health) = tonic_health::server::health_reporter();
         for name in served {
@@ -124,7 +132,7 @@ impl GrpcServer {
         routes.add_service(health).add_service(reflection);
         Server::builder()
             .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
-            .layer(layers(metrics))
+            .layer(layers(metrics, authenticator))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.cancelled_owned())
             .await?;
@@ -133,9 +141,14 @@ impl GrpcServer {
 }
 
 /// The tower layers around every call, outermost first: the one place to add one. The
-/// metrics layer stays outermost so that a call another layer refuses is counted too.
-fn layers(metrics: RpcMetrics) -> ServiceBuilder<Stack<RpcMetricsLayer, Identity>> {
-    ServiceBuilder::new().layer(RpcMetricsLayer::new(metrics))
+/// metrics layer stays outermost so that a call authentication refuses is counted too.
+fn layers(
+    metrics: RpcMetrics,
+    authenticator: Authenticator,
+) -> ServiceBuilder<Stack<AuthLayer, Stack<RpcMetricsLayer, Identity>>> {
+    ServiceBuilder::new()
+        .layer(RpcMetricsLayer::new(metrics))
+        .layer(AuthLayer::new(authenticator))
 }
 
 #[cfg(test)]
@@ -150,6 +163,15 @@ mod tests {
     use tonic_health::pb::health_client::HealthClient;
 
     use super::*;
+
+    /// An authenticator that lets every call through (authentication is tested in `auth/`).
+    fn open() -> Authenticator {
+        let config = crate::auth::AuthConfig {
+            disabled: true,
+            ..Default::default()
+        };
+        Authenticator::new(&config).unwrap()
+    }
 
     /// A service that refuses every call (a stand-in for a generated server).
     #[derive(Clone)]
@@ -184,7 +206,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
         let server = tokio::spawn(
-            GrpcServer::new(metrics)
+            GrpcServer::new(metrics, open())
                 .add_service(Refuser)
                 .serve(listener, shutdown.clone()),
         );

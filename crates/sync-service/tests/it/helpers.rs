@@ -137,6 +137,10 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         max_deliver: 3,
         update_batch: 256,
         log_format: client_core::config::LogFormat::Pretty,
+        auth: service_kit::auth::AuthConfig {
+            disabled: true,
+            ..Default::default()
+        },
     };
     let core = client_core::App::build(core_config.clone())
         .await
@@ -184,6 +188,10 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         lease_timeout_secs: options.lease_timeout_secs,
         create_timeout_secs: 10,
         log_format: LogFormat::Pretty,
+        auth: service_kit::auth::AuthConfig {
+            disabled: true,
+            ..Default::default()
+        },
     };
     let app = sync_service::App::build(sync_config.clone())
         .await
