@@ -23,9 +23,10 @@ use proto::winleadplus::{
 };
 use serde::Serialize;
 use serde_json::Value;
+use service_kit::auth::mint::{Bearer, hs256_token};
 use uuid::Uuid;
 
-use crate::stack::{database_url, metric, nats_url, prerequisites};
+use crate::stack::{Authorized, database_url, metric, nats_url, prerequisites};
 
 /// Options of the benchmark.
 #[derive(Debug, Clone, clap::Args)]
@@ -283,6 +284,8 @@ async fn bench_size(
     let mut key = [0u8; 32];
     key[..16].copy_from_slice(Uuid::new_v4().as_bytes());
     key[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+    // The services check callers as in production; the bench signs its own tokens.
+    let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
     let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key);
     let prefix = format!("bench-{tag}");
     let stream = format!("BENCH_{tag}");
@@ -310,6 +313,7 @@ async fn bench_size(
             .env("NATS_URL", nats_url())
             .env("NATS_SUBJECT_PREFIX", &prefix)
             .env("CORE_STREAM", &stream)
+            .env("AUTH_JWT_SECRET", &secret)
             .env("LOG_FORMAT", "json")
             .env(
                 "RUST_LOG",
@@ -330,6 +334,7 @@ async fn bench_size(
             .env("NATS_SUBJECT_PREFIX", &prefix)
             .env("WINLEADPLUS_API_URL", format!("{sim_url}/api/prospects"))
             .env("TOKEN_ENCRYPTION_KEY", &key)
+            .env("AUTH_JWT_SECRET", &secret)
             .env("SYNC_SCHEDULER_ENABLED", "false")
             .env("SYNC_BATCH_SIZE", args.batch.to_string())
             .env("LOG_FORMAT", "json")
@@ -350,10 +355,27 @@ async fn bench_size(
         let channel = Channel::from_shared(format!("http://127.0.0.1:{sync_grpc}"))?
             .connect()
             .await?;
-        let sync =
-            WinLeadPlusSyncServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
+        // One organisation per run, all in the bench caller's token.
+        let organisations: Vec<Uuid> = (0..args.runs).map(|_| Uuid::new_v4()).collect();
+        let bearer = Bearer::new(&hs256_token(
+            &secret,
+            "xtask-bench",
+            &organisations,
+            Duration::from_secs(24 * 3600),
+        )?)?;
+        let sync = WinLeadPlusSyncServiceClient::with_interceptor(channel, bearer)
+            .max_decoding_message_size(64 * 1024 * 1024);
         let core_metrics = format!("http://127.0.0.1:{core_http}/metrics");
-        let scenarios = scenarios(&sync, &sim_url, token, &core_metrics, size, args).await?;
+        let scenarios = scenarios(
+            &sync,
+            &organisations,
+            &sim_url,
+            token,
+            &core_metrics,
+            size,
+            args,
+        )
+        .await?;
         let floor = floor(
             nats,
             &sim_url,
@@ -421,7 +443,8 @@ struct Runs {
 }
 
 async fn scenarios(
-    sync: &WinLeadPlusSyncServiceClient<Channel>,
+    sync: &WinLeadPlusSyncServiceClient<Authorized>,
+    organisations: &[Uuid],
     sim_url: &str,
     token: &str,
     core_metrics: &str,
@@ -454,8 +477,7 @@ async fn scenarios(
             r#"core_events_total{kind="update",outcome="applied"}"#,
         ))
     };
-    for run in 0..args.runs {
-        let org = Uuid::new_v4();
+    for (run, &org) in organisations.iter().enumerate() {
         sync.clone()
             .save_config(UpdateWinLeadPlusConfigRequest {
                 organisation_id: Some(org.to_string()),
@@ -512,7 +534,7 @@ async fn scenarios(
 }
 
 async fn timed_sync(
-    sync: &WinLeadPlusSyncServiceClient<Channel>,
+    sync: &WinLeadPlusSyncServiceClient<Authorized>,
     org: Uuid,
 ) -> anyhow::Result<(f64, WinLeadPlusSyncLog)> {
     let started = Instant::now();

@@ -56,7 +56,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 async fn scenario(stack: &Stack, args: &DemoArgs) -> anyhow::Result<()> {
-    let org = Uuid::new_v4();
+    let org = stack.organisation;
     println!(
         "Demo organisation {org}; simulator at {}",
         stack.sim.prospects_url()

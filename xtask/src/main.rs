@@ -7,6 +7,7 @@ mod dead_letters;
 mod demo;
 mod migrate;
 mod stack;
+mod token;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,8 @@ enum Task {
     /// Create crm_core and crm_commercial if missing and apply pending migrations
     /// (URLs from CORE_DATABASE_URL and COMMERCIAL_DATABASE_URL).
     Migrate,
+    /// Print an access token for the gRPC services (HS256, signed with AUTH_JWT_SECRET).
+    Token(token::TokenArgs),
     /// List or replay the updates client-core gave up on.
     #[command(subcommand)]
     DeadLetters(dead_letters::Command),
@@ -45,6 +48,7 @@ async fn main() -> ExitCode {
         Task::BenchRun(args) => bench::run_release(args).await,
         Task::Demo(args) => demo::run(args).await,
         Task::Migrate => migrate::run().await,
+        Task::Token(args) => token::run(&args),
         Task::DeadLetters(command) => dead_letters::run(command).await,
     };
     match result {

@@ -11,9 +11,12 @@ use client_core::config::LogFormat as CoreLogFormat;
 use crm_db::Database;
 use proto::clients::client_base_service_client::ClientBaseServiceClient;
 use proto::contrats::contrat_service_client::ContratServiceClient;
+use proto::tonic::service::interceptor::InterceptedService;
 use proto::tonic::transport::Channel;
 use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServiceClient;
 use serde_json::Value;
+use service_kit::auth::AuthConfig;
+use service_kit::auth::mint::{Bearer, hs256_token};
 use sync_service::config::{EncryptionKey, LogFormat as SyncLogFormat};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -30,12 +33,17 @@ pub(crate) struct StackOptions {
     pub(crate) batch_size: u16,
 }
 
+/// A gRPC channel whose calls carry the demo caller's bearer token.
+pub(crate) type Authorized = InterceptedService<Channel, Bearer>;
+
 /// The running product.
 pub(crate) struct Stack {
     pub(crate) sim: Sim,
-    pub(crate) sync: WinLeadPlusSyncServiceClient<Channel>,
-    pub(crate) contrats: ContratServiceClient<Channel>,
-    pub(crate) clients: ClientBaseServiceClient<Channel>,
+    /// The organisation the demo works in: the only one its token lets it see.
+    pub(crate) organisation: uuid::Uuid,
+    pub(crate) sync: WinLeadPlusSyncServiceClient<Authorized>,
+    pub(crate) contrats: ContratServiceClient<Authorized>,
+    pub(crate) clients: ClientBaseServiceClient<Authorized>,
     pub(crate) core_metrics: client_core::metrics::Metrics,
     pub(crate) stream: String,
     pub(crate) nats: async_nats::Client,
@@ -105,6 +113,24 @@ impl Stack {
         .await
         .context("cannot start the WinLeadPlus simulator")?;
 
+        // Both services check callers as in production: an HS256 secret of this run, and a
+        // token for one organisation.
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let auth = AuthConfig {
+            jwt_secret: Some(secret.clone().into()),
+            ..AuthConfig::default()
+        };
+        let organisation = uuid::Uuid::new_v4();
+        let bearer = Bearer::new(&hs256_token(
+            &secret,
+            "xtask-demo",
+            &[organisation],
+            Duration::from_secs(24 * 3600),
+        )?)?;
         let core = client_core::App::build(client_core::Config {
             grpc_addr: loopback,
             http_addr: loopback,
@@ -118,10 +144,7 @@ impl Stack {
             max_deliver: 5,
             update_batch: 512,
             log_format: CoreLogFormat::Pretty,
-            auth: service_kit::auth::AuthConfig {
-                disabled: true,
-                ..Default::default()
-            },
+            auth: auth.clone(),
         })
         .await
         .context("cannot start client-core")?;
@@ -160,10 +183,7 @@ impl Stack {
             lease_timeout_secs: 120,
             create_timeout_secs: 60,
             log_format: SyncLogFormat::Pretty,
-            auth: service_kit::auth::AuthConfig {
-                disabled: true,
-                ..Default::default()
-            },
+            auth: auth.clone(),
         })
         .await
         .context("cannot start sync-service")?;
@@ -188,9 +208,13 @@ impl Stack {
         };
         let sync_channel = channel(sync_grpc).await?;
         Ok(Self {
-            sync: WinLeadPlusSyncServiceClient::new(sync_channel.clone()),
-            contrats: ContratServiceClient::new(sync_channel),
-            clients: ClientBaseServiceClient::new(channel(core_grpc).await?),
+            organisation,
+            sync: WinLeadPlusSyncServiceClient::with_interceptor(
+                sync_channel.clone(),
+                bearer.clone(),
+            ),
+            contrats: ContratServiceClient::with_interceptor(sync_channel, bearer.clone()),
+            clients: ClientBaseServiceClient::with_interceptor(channel(core_grpc).await?, bearer),
             sim,
             core_metrics,
             stream,

@@ -58,11 +58,23 @@ pub(crate) fn binary_env(binary: &str) -> BinaryEnv {
     let dir = crate_dir(binary);
     let mut files = Vec::new();
     rust_files(&dir.join("src"), &mut files);
-    let own = read_all(&files);
-    let text = read_all(&used_workspace_sources(&dir, files));
+    let used = used_workspace_sources(&dir, files.clone());
+    let text = read_all(&used);
 
     // A library's clap struct is read only if the binary parses it (xtask builds the
-    // services' `Config`s by hand): clap attributes count in the binary's own crate only.
+    // services' `Config`s by hand): clap attributes count in the binary's own crate, and in
+    // the `clap::Args` structs of the crates it uses when its own sources flatten one
+    // (`#[command(flatten)]`, as both services do with the kit's `AuthConfig`).
+    let mut clap_files = files.clone();
+    if read_all(&files).contains("command(flatten)") {
+        clap_files.extend(
+            used.iter()
+                .filter(|f| !files.contains(f))
+                .filter(|f| fs::read_to_string(f).unwrap().contains("clap::Args"))
+                .cloned(),
+        );
+    }
+    let own = read_all(&clap_files);
     let mut clap_defaults = BTreeMap::new();
     for attr in attributes(&own) {
         for name in assigned(attr, "env") {

@@ -172,6 +172,23 @@ fn the_sources_show_the_variables_of_the_runtime_contract() {
 }
 
 #[test]
+fn every_grpc_service_is_told_how_to_authenticate_its_callers() {
+    let d = deploy();
+    for name in ["client-core", "sync-service"] {
+        let env = d.compose.service(name).env(name);
+        let set = |var: &str| env.get(var).is_some_and(|v| !v.trim().is_empty());
+        assert!(
+            set("AUTH_JWT_SECRET") || set("AUTH_JWKS_URL"),
+            "service `{name}` gets neither AUTH_JWT_SECRET nor AUTH_JWKS_URL: it would refuse to start"
+        );
+        assert!(
+            !env.contains_key("AUTH_DISABLED"),
+            "service `{name}` must not switch authentication off in the stack"
+        );
+    }
+}
+
+#[test]
 fn every_variable_a_service_gets_is_one_its_binary_reads() {
     let d = deploy();
     for (name, service, binary) in d.compose.app_services() {
@@ -433,6 +450,8 @@ fn the_dev_secrets_say_so_and_how_to_make_a_real_key() {
         head.contains("DEV ONLY"),
         "deploy/.env.example must open with DEV ONLY"
     );
+    let doc = d.env.comments["AUTH_JWT_SECRET"].join(" ");
+    assert!(doc.contains("DEV ONLY"), "AUTH_JWT_SECRET: {doc}");
     let doc = d.env.comments["TOKEN_ENCRYPTION_KEY"].join(" ");
     assert!(doc.contains("DEV ONLY"), "TOKEN_ENCRYPTION_KEY: {doc}");
     assert!(

@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
 use uuid::Uuid;
 
 use crate::auth::config::DEFAULT_ORG_CLAIM;
@@ -19,6 +21,9 @@ pub enum MintError {
     /// The system clock is before 1970 or `ttl` overflows it.
     #[error("the token's expiry cannot be computed from the system clock")]
     Clock,
+    /// A token with characters a header cannot carry.
+    #[error("the token is not ASCII")]
+    NotAscii,
     /// Signing failed.
     #[error("cannot sign the token")]
     Sign(#[source] jsonwebtoken::errors::Error),
@@ -56,4 +61,32 @@ pub fn hs256_sign(secret: &str, claims: &serde_json::Value) -> Result<String, Mi
     }
     let key = EncodingKey::from_secret(secret.as_bytes()).map_err(MintError::Sign)?;
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).map_err(MintError::Sign)
+}
+
+/// A gRPC client interceptor that sends `authorization: Bearer <token>` on every call
+/// (`XClient::with_interceptor(channel, bearer)`), for tests and tools.
+#[derive(Debug, Clone)]
+pub struct Bearer(MetadataValue<Ascii>);
+
+impl Bearer {
+    /// The interceptor for `token` (a JWT: ASCII by construction).
+    pub fn new(token: &str) -> Result<Self, MintError> {
+        MetadataValue::try_from(format!("Bearer {token}"))
+            .map(Self)
+            .map_err(|_| MintError::NotAscii)
+    }
+
+    /// Puts the header on one request (for a client without the interceptor).
+    pub fn authorize<T>(&self, mut request: tonic::Request<T>) -> tonic::Request<T> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        request
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        Ok(self.authorize(request))
+    }
 }
