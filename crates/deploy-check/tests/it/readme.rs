@@ -21,7 +21,10 @@ fn the_readme_walk_through_uses_the_simulator_endpoint_and_token() {
     let sync = d.compose.service("sync-service").env("sync-service");
     let endpoint = &sync["WINLEADPLUS_API_URL"];
     let token = &sim["SIM_TOKEN"];
+    let secret = &sync["AUTH_JWT_SECRET"];
     for expected in [
+        format!("cargo xtask token --secret {secret} --org $ORG"),
+        "-H \"authorization: Bearer $TOKEN\"".to_owned(),
         format!("\"api_endpoint\": \"{endpoint}\""),
         format!("\"api_token\": \"{token}\""),
         "localhost:50053 winleadplus.WinLeadPlusSyncService/SaveConfig".to_owned(),
