@@ -2,7 +2,7 @@
 //! `deploy/README.md` checked against the services' sources and the runtime contract of
 //! ARCHITECTURE.md. No Docker engine is needed: the files are parsed and compared, so that a
 //! renamed variable, a moved port or a forgotten healthcheck fails `cargo test` instead of a
-//! deployment.
+//! deployment. `code_map` keeps ARCHITECTURE.md's code map in step with the directories.
 
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +18,7 @@ mod helpers;
 mod interpolate;
 mod sources;
 
+mod code_map;
 mod image;
 mod readme;
 mod stack;
