@@ -8,8 +8,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
-use service_kit::grpc::RpcMetrics;
+use service_kit::metrics::ServiceMetrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventLabels {
@@ -18,9 +17,7 @@ struct EventLabels {
 }
 
 struct Inner {
-    registry: Arc<Registry>,
-    statements: Counter,
-    rpcs: RpcMetrics,
+    base: ServiceMetrics,
     events: Family<EventLabels, Counter>,
     pending: Gauge<u64, AtomicU64>,
 }
@@ -35,17 +32,20 @@ impl Default for Metrics {
     }
 }
 
+/// What every service counts (statements, gRPC calls), its registry and `render`.
+impl std::ops::Deref for Metrics {
+    type Target = ServiceMetrics;
+
+    fn deref(&self) -> &ServiceMetrics {
+        &self.0.base
+    }
+}
+
 impl Metrics {
     /// Registers every metric.
     pub fn new() -> Self {
-        let mut registry = Registry::default();
-        let statements = Counter::default();
-        registry.register(
-            "core_db_statements",
-            "Statements sent to PostgreSQL",
-            statements.clone(),
-        );
-        let rpcs = RpcMetrics::register(&mut registry, "core_grpc_requests");
+        let mut registering = ServiceMetrics::register("core");
+        let registry = registering.registry();
         let events = Family::<EventLabels, Counter>::default();
         let pending = Gauge::<u64, AtomicU64>::default();
         registry.register(
@@ -59,17 +59,10 @@ impl Metrics {
             pending.clone(),
         );
         Self(Arc::new(Inner {
-            registry: Arc::new(registry),
-            statements,
-            rpcs,
+            base: registering.finish(),
             events,
             pending,
         }))
-    }
-
-    /// The counter of gRPC calls, for the server's metrics layer.
-    pub fn rpc(&self) -> RpcMetrics {
-        self.0.rpcs.clone()
     }
 
     fn event(&self, kind: &'static str, outcome: &'static str) {
@@ -102,23 +95,5 @@ impl Metrics {
     /// Records the consumer's pending count.
     pub fn set_consumer_pending(&self, pending: u64) {
         self.0.pending.set(pending);
-    }
-
-    /// A hook counting statements, for the database pool.
-    pub fn statement_hook(&self) -> crm_db::pool::StatementHook {
-        let statements = self.0.statements.clone();
-        Arc::new(move || {
-            statements.inc();
-        })
-    }
-
-    /// The registry every metric lives in (what `/metrics` serves).
-    pub fn registry(&self) -> Arc<Registry> {
-        Arc::clone(&self.0.registry)
-    }
-
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
-        service_kit::ops::render(&self.0.registry)
     }
 }

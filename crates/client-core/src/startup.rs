@@ -4,13 +4,14 @@
 
 use std::net::SocketAddr;
 
-use anyhow::Context;
 use service_kit::auth::Authenticator;
 use service_kit::grpc::GrpcServer;
+use service_kit::listeners::Listeners;
 use service_kit::ops::Ops;
 use service_kit::shutdown::Parts;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crm_db::pool::OpenOptions;
 
 use crate::config::Config;
 use crate::db::{self, ClientStore, DbPool, DeadLetterStore, EventStore};
@@ -20,8 +21,7 @@ use crate::nats::{self, CreateResponder, UpdateConsumer, ensure_update_stream};
 
 /// A client-core ready to run: listeners bound, connections open.
 pub struct App {
-    grpc_listener: TcpListener,
-    http_listener: TcpListener,
+    listeners: Listeners,
     pool: DbPool,
     nats: nats::Connection,
     consumer: UpdateConsumer,
@@ -35,20 +35,17 @@ impl App {
     /// Connects and binds everything; any failure says what could not be reached.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let authenticator = Authenticator::new(&config.auth)?;
-        if config.migrate_on_start {
-            crm_db::ensure_database(&config.database_url).await?;
-            let applied = crm_db::run_pending(&config.database_url, crm_db::Database::Core).await?;
-            tracing::info!(?applied, "migrations applied");
-        }
         let metrics = Metrics::new();
-        let pool = db::pool(
-            &config.database_url,
-            usize::from(config.db_pool_size),
+        let pool = crm_db::pool::open(
+            OpenOptions {
+                database: crm_db::Database::Core,
+                url: config.database_url.clone(),
+                size: usize::from(config.db_pool_size),
+                migrate: config.migrate_on_start,
+            },
             metrics.statement_hook(),
-        )?;
-        db::ping(&pool)
-            .await
-            .context("cannot reach the crm_core database (is PostgreSQL running and migrated? `cargo xtask migrate`)")?;
+        )
+        .await?;
         let nats = nats::connect(&config.nats_url, "client-core").await?;
         let update_subject = config.subject(proto::subjects::CLIENT_UPDATE);
         let stream = ensure_update_stream(&nats, &config.stream, &update_subject).await?;
@@ -70,15 +67,9 @@ impl App {
             metrics.clone(),
         )
         .await?;
-        let grpc_listener = TcpListener::bind(config.grpc_addr)
-            .await
-            .with_context(|| format!("cannot listen for gRPC on {}", config.grpc_addr))?;
-        let http_listener = TcpListener::bind(config.http_addr)
-            .await
-            .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
+        let listeners = Listeners::bind(config.grpc_addr, config.http_addr).await?;
         Ok(Self {
-            grpc_listener,
-            http_listener,
+            listeners,
             pool,
             nats,
             consumer,
@@ -90,7 +81,7 @@ impl App {
 
     /// The bound gRPC address (the real port when configured with port 0).
     pub fn grpc_addr(&self) -> anyhow::Result<SocketAddr> {
-        Ok(self.grpc_listener.local_addr()?)
+        Ok(self.listeners.grpc.local_addr()?)
     }
 
     /// This instance's metrics (what `/metrics` serves).
@@ -100,15 +91,14 @@ impl App {
 
     /// The bound HTTP address.
     pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
-        Ok(self.http_listener.local_addr()?)
+        Ok(self.listeners.http.local_addr()?)
     }
 
     /// Runs until `shutdown` fires, then stops taking work, finishes what is in hand and
     /// returns. An error from any part stops the others too.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
-            grpc_listener,
-            http_listener,
+            listeners,
             pool,
             nats,
             consumer,
@@ -120,21 +110,14 @@ impl App {
         let stop = shutdown.child_token();
 
         let service = ClientService::new(ClientStore::new(pool.clone()));
-        let grpc = GrpcServer::new(metrics.rpc(), authenticator.clone())
+        let grpc = GrpcServer::new(metrics.rpc(), authenticator)
             .reflect(proto::FILE_DESCRIPTOR_SET)
-            .add_service(ClientBaseServiceServer::new(service))
-            .serve(grpc_listener, stop.clone());
-
+            .add_service(ClientBaseServiceServer::new(service));
         let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
-        let mut ops = Ops::new(metrics.registry(), checks);
-        if let Some(warning) = authenticator.warning() {
-            ops = ops.warn(warning);
-        }
-        let http = ops.serve(http_listener, stop.clone());
+        let ops = Ops::new(metrics.registry(), checks);
 
         let result = Parts::new(stop.clone())
-            .add("grpc", async { grpc.await.context("gRPC server failed") })
-            .add("http", async { http.await.context("HTTP server failed") })
+            .servers(listeners, grpc, ops)
             .add("create responder", responder.run(stop.clone()))
             .add("update consumer", consumer.run(stop))
             .run()

@@ -70,3 +70,55 @@ impl Instrumentation for Counter {
         }
     }
 }
+
+/// How a service opens its database at start-up.
+pub struct OpenOptions {
+    /// Which of the two databases.
+    pub database: crate::Database,
+    /// Its URL.
+    pub url: String,
+    /// Connections in the pool.
+    pub size: usize,
+    /// Create the database if missing and apply pending migrations first (the services'
+    /// `--migrate-on-start`).
+    pub migrate: bool,
+}
+
+/// Why a service could not open its database; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Creating or migrating failed.
+    #[error(transparent)]
+    Migrate(#[from] crate::Error),
+    /// The database does not answer.
+    #[error(
+        "cannot reach the crm_{database} database (is PostgreSQL running and migrated? `cargo xtask migrate`): {source}"
+    )]
+    Unreachable {
+        /// Its name.
+        database: &'static str,
+        /// Why.
+        source: DbError,
+    },
+}
+
+/// Opens a service's pool: migrates first when asked, then checks that a connection can be
+/// had and answers, so a service never starts against a database it cannot use.
+pub async fn open(options: OpenOptions, on_statement: StatementHook) -> Result<DbPool, OpenError> {
+    let OpenOptions {
+        database,
+        url,
+        size,
+        migrate,
+    } = options;
+    if migrate {
+        crate::ensure_database(&url).await?;
+        crate::run_pending(&url, database).await?;
+    }
+    let pool = build(&url, size, on_statement)?;
+    ping(&pool).await.map_err(|source| OpenError::Unreachable {
+        database: database.name(),
+        source,
+    })?;
+    Ok(pool)
+}

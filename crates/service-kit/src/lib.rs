@@ -11,6 +11,8 @@ pub mod boundaries;
 pub mod fields;
 pub mod grpc;
 pub mod ids;
+pub mod listeners;
+pub mod metrics;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod ops;

@@ -4,8 +4,13 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use futures::future::{BoxFuture, join_all};
 use tokio_util::sync::CancellationToken;
+
+use crate::grpc::GrpcServer;
+use crate::listeners::Listeners;
+use crate::ops::Ops;
 
 /// A token cancelled when SIGINT or SIGTERM arrives, watched by a task spawned here (so this
 /// must be called inside the tokio runtime). Logs "shutdown requested" when it fires.
@@ -77,6 +82,18 @@ impl Parts {
     ) -> Self {
         self.parts.push((name, Box::pin(part)));
         self
+    }
+
+    /// Adds the gRPC server and the ops endpoints, on their listeners. While authentication
+    /// is off, `/readyz` says so.
+    pub fn servers(self, listeners: Listeners, grpc: GrpcServer, mut ops: Ops) -> Self {
+        if let Some(warning) = grpc.auth_warning() {
+            ops = ops.warn(warning);
+        }
+        let grpc = grpc.serve(listeners.grpc, self.stop.clone());
+        let http = ops.serve(listeners.http, self.stop.clone());
+        self.add("grpc", async { grpc.await.context("gRPC server failed") })
+            .add("http", async { http.await.context("HTTP server failed") })
     }
 
     /// Runs every part to its end; the first error, if any, is returned once all have ended.

@@ -8,8 +8,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
-use service_kit::grpc::RpcMetrics;
+use service_kit::metrics::ServiceMetrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SyncLabels {
@@ -28,9 +27,7 @@ struct StatusLabels {
 }
 
 struct Inner {
-    registry: Arc<Registry>,
-    statements: Counter,
-    rpcs: RpcMetrics,
+    base: ServiceMetrics,
     syncs: Family<SyncLabels, Counter>,
     durations: Family<SyncLabels, Histogram>,
     prospects: Family<ProspectLabels, Counter>,
@@ -53,17 +50,20 @@ fn duration_histogram() -> Histogram {
     ])
 }
 
+/// What every service counts (statements, gRPC calls), its registry and `render`.
+impl std::ops::Deref for Metrics {
+    type Target = ServiceMetrics;
+
+    fn deref(&self) -> &ServiceMetrics {
+        &self.0.base
+    }
+}
+
 impl Metrics {
     /// Registers every metric.
     pub fn new() -> Self {
-        let mut registry = Registry::default();
-        let statements = Counter::default();
-        registry.register(
-            "sync_db_statements",
-            "Statements sent to PostgreSQL",
-            statements.clone(),
-        );
-        let rpcs = RpcMetrics::register(&mut registry, "sync_grpc_requests");
+        let mut registering = ServiceMetrics::register("sync");
+        let registry = registering.registry();
         let syncs = Family::<SyncLabels, Counter>::default();
         let durations = Family::<SyncLabels, Histogram>::new_with_constructor(
             duration_histogram as fn() -> Histogram,
@@ -91,19 +91,12 @@ impl Metrics {
             http.clone(),
         );
         Self(Arc::new(Inner {
-            registry: Arc::new(registry),
-            statements,
-            rpcs,
+            base: registering.finish(),
             syncs,
             durations,
             prospects,
             http,
         }))
-    }
-
-    /// The counter of gRPC calls, for the server's metrics layer.
-    pub fn rpc(&self) -> RpcMetrics {
-        self.0.rpcs.clone()
     }
 
     /// Counts a finished sync and its duration.
@@ -135,23 +128,5 @@ impl Metrics {
                 status: status.to_string(),
             })
             .inc();
-    }
-
-    /// A hook counting statements, for the database pool.
-    pub fn statement_hook(&self) -> crm_db::pool::StatementHook {
-        let statements = self.0.statements.clone();
-        Arc::new(move || {
-            statements.inc();
-        })
-    }
-
-    /// The registry every metric lives in (what `/metrics` serves).
-    pub fn registry(&self) -> Arc<Registry> {
-        Arc::clone(&self.0.registry)
-    }
-
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
-        service_kit::ops::render(&self.0.registry)
     }
 }

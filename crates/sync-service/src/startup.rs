@@ -6,13 +6,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context;
 use service_kit::auth::Authenticator;
 use service_kit::grpc::GrpcServer;
+use service_kit::listeners::Listeners;
 use service_kit::ops::Ops;
 use service_kit::shutdown::Parts;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crm_db::pool::OpenOptions;
 
 use crate::config::Config;
 use crate::crypto::TokenCipher;
@@ -29,8 +30,7 @@ use crate::winleadplus::{ClientSettings, WinLeadPlusClient};
 
 /// A sync-service ready to run: listeners bound, connections open.
 pub struct App {
-    grpc_listener: TcpListener,
-    http_listener: TcpListener,
+    listeners: Listeners,
     pool: DbPool,
     nats: nats::Connection,
     handlers: Handlers,
@@ -47,21 +47,17 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
         let authenticator = Authenticator::new(&config.auth)?;
-        if config.migrate_on_start {
-            crm_db::ensure_database(&config.database_url).await?;
-            let applied =
-                crm_db::run_pending(&config.database_url, crm_db::Database::Commercial).await?;
-            tracing::info!(?applied, "migrations applied");
-        }
         let metrics = Metrics::new();
-        let pool = db::pool(
-            &config.database_url,
-            usize::from(config.db_pool_size),
+        let pool = crm_db::pool::open(
+            OpenOptions {
+                database: crm_db::Database::Commercial,
+                url: config.database_url.clone(),
+                size: usize::from(config.db_pool_size),
+                migrate: config.migrate_on_start,
+            },
             metrics.statement_hook(),
-        )?;
-        db::ping(&pool).await.context(
-            "cannot reach the crm_commercial database (is PostgreSQL running and migrated? `cargo xtask migrate`)",
-        )?;
+        )
+        .await?;
         let nats = nats::connect(&config.nats_url, "sync-service").await?;
         if config.token_encryption_key.is_none() {
             tracing::warn!(
@@ -125,15 +121,9 @@ impl App {
                 .to_owned(),
             fallback_token,
         };
-        let grpc_listener = TcpListener::bind(config.grpc_addr)
-            .await
-            .with_context(|| format!("cannot listen for gRPC on {}", config.grpc_addr))?;
-        let http_listener = TcpListener::bind(config.http_addr)
-            .await
-            .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
+        let listeners = Listeners::bind(config.grpc_addr, config.http_addr).await?;
         Ok(Self {
-            grpc_listener,
-            http_listener,
+            listeners,
             pool,
             nats,
             handlers,
@@ -146,12 +136,12 @@ impl App {
 
     /// The bound gRPC address (the real port when configured with port 0).
     pub fn grpc_addr(&self) -> anyhow::Result<SocketAddr> {
-        Ok(self.grpc_listener.local_addr()?)
+        Ok(self.listeners.grpc.local_addr()?)
     }
 
     /// The bound HTTP address.
     pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
-        Ok(self.http_listener.local_addr()?)
+        Ok(self.listeners.http.local_addr()?)
     }
 
     /// This instance's metrics (what `/metrics` serves).
@@ -168,8 +158,7 @@ impl App {
     /// servers finish their calls, and this returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
-            grpc_listener,
-            http_listener,
+            listeners,
             pool,
             nats,
             handlers,
@@ -189,17 +178,12 @@ impl App {
             })
         };
 
-        let grpc = GrpcServer::new(metrics.rpc(), authenticator.clone())
+        let grpc = GrpcServer::new(metrics.rpc(), authenticator)
             .reflect(proto::FILE_DESCRIPTOR_SET)
             .add_service(WinLeadPlusSyncServiceServer::new(handlers.clone()))
-            .add_service(ContratServiceServer::new(handlers))
-            .serve(grpc_listener, stop.clone());
+            .add_service(ContratServiceServer::new(handlers));
         let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
-        let mut ops = Ops::new(metrics.registry(), checks);
-        if let Some(warning) = authenticator.warning() {
-            ops = ops.warn(warning);
-        }
-        let http = ops.serve(http_listener, stop.clone());
+        let ops = Ops::new(metrics.registry(), checks);
         let scheduler = {
             let stop = stop.clone();
             async move {
@@ -213,8 +197,7 @@ impl App {
             }
         };
         let result = Parts::new(stop)
-            .add("grpc", async { grpc.await.context("gRPC server failed") })
-            .add("http", async { http.await.context("HTTP server failed") })
+            .servers(listeners, grpc, ops)
             .add("scheduler", scheduler)
             .run()
             .await;

@@ -103,6 +103,11 @@ impl GrpcServer {
         self
     }
 
+    /// What `/readyz` must say about authentication (while it is off), else nothing.
+    pub fn auth_warning(&self) -> Option<&'static str> {
+        self.authenticator.warning()
+    }
+
     /// Serves on `listener` until `shutdown` fires, then finishes the calls in hand.
     pub async fn serve(
         self,
