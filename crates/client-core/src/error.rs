@@ -9,11 +9,19 @@ pub enum Error {
     /// The caller sent something unusable; the message says what and how to fix it.
     #[error("{0}")]
     Invalid(String),
-    /// No live client with that id.
+    /// No live client with that id among the caller's organisations.
     #[error("client {id} not found")]
     NotFound {
         /// The id asked for.
         id: Uuid,
+    },
+    /// The request names an organisation that is not among the caller's. Only for an
+    /// organisation the caller sent; a client of another organisation asked for by id is
+    /// [`Error::NotFound`], so that ids cannot be probed.
+    #[error("organisation {organisation} is not among the caller's organisations")]
+    PermissionDenied {
+        /// The organisation asked for.
+        organisation: Uuid,
     },
     /// The request is well formed but the client's state forbids it.
     #[error("{0}")]

@@ -1,4 +1,7 @@
-//! Reads and writes of CRM clients for the gRPC service.
+//! Reads and writes of CRM clients for the gRPC service. Every method is bounded by the
+//! caller: those that name an organisation take a [`CallerOrganisation`] the handler has
+//! checked, those that take a client id take the caller's [`Organisations`] and filter by
+//! them in SQL, so that a client of another organisation is not found, like a missing one.
 
 use std::collections::HashMap;
 
@@ -8,13 +11,14 @@ use crm_db::core::schema::{adresses, clientbases};
 use diesel::dsl::count_star;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
+use service_kit::auth::Organisations;
 use uuid::Uuid;
 
 use super::models::{AddressRow, ClientPatchRow, ClientRow, NewClientRow};
 use super::{DbError, DbPool};
-use crate::domain::{ListQuery, SortField, SourceFilter};
+use crate::domain::{CallerOrganisation, ListQuery, SortField, SourceFilter};
 use crate::error::Error;
 
 diesel::define_sql_function! {
@@ -39,18 +43,25 @@ pub struct ClientStore {
 
 type BoxedClients<'a> = clientbases::BoxedQuery<'a, Pg>;
 
+/// A condition on `clientbases` rows, boxed so that it can be built at run time.
+type ClientCondition = Box<dyn BoxableExpression<clientbases::table, Pg, SqlType = Bool>>;
+
 impl ClientStore {
     /// A store over this pool.
     pub fn new(pool: DbPool) -> Self {
         Self { pool }
     }
 
-    /// Inserts a client created in the CRM.
-    #[tracing::instrument(skip_all, fields(op = "create_client", organisation_id = %row.organisation_id))]
-    pub async fn create(&self, row: NewClientRow) -> Result<ClientWithAddresses, DbError> {
+    /// Inserts a client created in the CRM into one of the caller's organisations.
+    #[tracing::instrument(skip_all, fields(op = "create_client", organisation_id = %organisation.id()))]
+    pub async fn create(
+        &self,
+        organisation: CallerOrganisation,
+        row: NewClientRow,
+    ) -> Result<ClientWithAddresses, DbError> {
         let mut conn = self.pool.get().await?;
         let client = diesel::insert_into(clientbases::table)
-            .values(&row)
+            .values((clientbases::organisation_id.eq(organisation.id()), &row))
             .returning(ClientRow::as_returning())
             .get_result(&mut conn)
             .await?;
@@ -60,17 +71,28 @@ impl ClientStore {
         })
     }
 
-    /// A live client with its addresses.
+    /// A live client of the caller's organisations, with its addresses.
     #[tracing::instrument(skip_all, fields(op = "get_client", client_id = %id))]
-    pub async fn get(&self, id: Uuid) -> Result<ClientWithAddresses, Error> {
-        self.find(id).await?.ok_or(Error::NotFound { id })
+    pub async fn get(
+        &self,
+        organisations: &Organisations,
+        id: Uuid,
+    ) -> Result<ClientWithAddresses, Error> {
+        self.find(organisations, id)
+            .await?
+            .ok_or(Error::NotFound { id })
     }
 
-    async fn find(&self, id: Uuid) -> Result<Option<ClientWithAddresses>, DbError> {
+    async fn find(
+        &self,
+        organisations: &Organisations,
+        id: Uuid,
+    ) -> Result<Option<ClientWithAddresses>, DbError> {
         let mut conn = self.pool.get().await?;
         let client = clientbases::table
             .filter(clientbases::id.eq(id))
             .filter(clientbases::deleted_at.is_null())
+            .filter(within(organisations))
             .select(ClientRow::as_select())
             .first(&mut conn)
             .await
@@ -85,11 +107,13 @@ impl ClientStore {
         Ok(Some(ClientWithAddresses { client, addresses }))
     }
 
-    /// Applies a partial change to a live client. `source` may only be changed on a client
-    /// without an external link (an imported client keeps its origin).
+    /// Applies a partial change to a live client of the caller's organisations. `source` may
+    /// only be changed on a client without an external link (an imported client keeps its
+    /// origin). The patch has no organisation: a client never moves to another one.
     #[tracing::instrument(skip_all, fields(op = "update_client", client_id = %id))]
     pub async fn update(
         &self,
+        organisations: &Organisations,
         id: Uuid,
         mut patch: ClientPatchRow,
     ) -> Result<ClientWithAddresses, Error> {
@@ -97,6 +121,7 @@ impl ClientStore {
         let current: Option<Option<String>> = clientbases::table
             .filter(clientbases::id.eq(id))
             .filter(clientbases::deleted_at.is_null())
+            .filter(within(organisations))
             .select(clientbases::external_source)
             .first(&mut conn)
             .await
@@ -114,6 +139,7 @@ impl ClientStore {
         let updated = diesel::update(clientbases::table)
             .filter(clientbases::id.eq(id))
             .filter(clientbases::deleted_at.is_null())
+            .filter(within(organisations))
             .set(&patch)
             .execute(&mut conn)
             .await
@@ -122,17 +148,19 @@ impl ClientStore {
             return Err(Error::NotFound { id });
         }
         drop(conn);
-        self.get(id).await
+        self.get(organisations, id).await
     }
 
-    /// Soft-deletes a live client: it disappears from Get, List and Search.
+    /// Soft-deletes a live client of the caller's organisations: it disappears from Get, List
+    /// and Search.
     #[tracing::instrument(skip_all, fields(op = "delete_client", client_id = %id))]
-    pub async fn delete(&self, id: Uuid) -> Result<(), Error> {
+    pub async fn delete(&self, organisations: &Organisations, id: Uuid) -> Result<(), Error> {
         let mut conn = self.pool.get().await.map_err(DbError::from)?;
         let now = Utc::now();
         let deleted = diesel::update(clientbases::table)
             .filter(clientbases::id.eq(id))
             .filter(clientbases::deleted_at.is_null())
+            .filter(within(organisations))
             .set((
                 clientbases::deleted_at.eq(now),
                 clientbases::updated_at.eq(now),
@@ -147,10 +175,11 @@ impl ClientStore {
         }
     }
 
-    /// One page of an organisation's live clients and the total count of the filter.
+    /// One page of the live clients of one of the caller's organisations and the total count
+    /// of the filter.
     #[tracing::instrument(
         skip_all,
-        fields(op = "list_clients", organisation_id = %query.organisation_id, batch = query.limit)
+        fields(op = "list_clients", organisation_id = %query.organisation.id(), batch = query.limit)
     )]
     pub async fn list(
         &self,
@@ -198,18 +227,18 @@ impl ClientStore {
         Ok((clients, total))
     }
 
-    /// The oldest live client of an organisation matching a normalized phone and/or a name
-    /// (case- and accent-insensitive).
-    #[tracing::instrument(skip_all, fields(op = "search_clients", %organisation_id))]
+    /// The oldest live client of one of the caller's organisations matching a normalized
+    /// phone and/or a name (case- and accent-insensitive).
+    #[tracing::instrument(skip_all, fields(op = "search_clients", organisation_id = %organisation.id()))]
     pub async fn search(
         &self,
-        organisation_id: Uuid,
+        organisation: CallerOrganisation,
         telephone_normalized: Option<String>,
         nom: Option<String>,
     ) -> Result<Option<ClientWithAddresses>, DbError> {
         let mut conn = self.pool.get().await?;
         let mut q = clientbases::table
-            .filter(clientbases::organisation_id.eq(organisation_id))
+            .filter(clientbases::organisation_id.eq(organisation.id()))
             .filter(clientbases::deleted_at.is_null())
             .into_boxed();
         if let Some(phone) = telephone_normalized {
@@ -233,10 +262,21 @@ impl ClientStore {
     }
 }
 
+/// Rows of the caller's organisations: every row when it may see them all, none when it has
+/// none (`= ANY('{}')` is false).
+fn within(organisations: &Organisations) -> ClientCondition {
+    match organisations.limited_to() {
+        None => Box::new(true.into_sql::<Bool>()),
+        Some(set) => Box::new(
+            clientbases::organisation_id.eq_any(set.iter().copied().collect::<Vec<Uuid>>()),
+        ),
+    }
+}
+
 /// The `WHERE` part of a list query.
 fn filtered(query: &ListQuery) -> BoxedClients<'static> {
     let mut q = clientbases::table
-        .filter(clientbases::organisation_id.eq(query.organisation_id))
+        .filter(clientbases::organisation_id.eq(query.organisation.id()))
         .filter(clientbases::deleted_at.is_null())
         .into_boxed();
     if let Some(statut) = &query.statut {

@@ -251,10 +251,11 @@ impl PhoneColumns {
 }
 
 /// A client created in the CRM (the `Create` RPC). `None` lets the column take its default.
+/// Its organisation is not here: [`ClientStore::create`](super::ClientStore::create) takes it
+/// as a checked [`CallerOrganisation`](crate::domain::CallerOrganisation).
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = clientbases, check_for_backend(diesel::pg::Pg))]
 pub struct NewClientRow {
-    pub organisation_id: Uuid,
     pub statut: String,
     pub source: Option<String>,
     pub partenaire_id: Option<Uuid>,

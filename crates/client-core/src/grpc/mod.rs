@@ -1,6 +1,11 @@
 //! `clients.ClientBaseService`: request validation and status mapping only; the work is in
 //! `db` and `domain`. Only this module (and the server's set-up in `startup`) knows tonic;
 //! calls are counted by service-kit's metrics layer, not here.
+//!
+//! Every RPC is bounded by the authenticated caller's organisations: an `organisation_id` in
+//! the request must be one of them (else PERMISSION_DENIED), and a client asked for by id is
+//! looked up among them only, so that another organisation's client is NOT_FOUND like a
+//! missing one.
 
 mod convert;
 mod error;
@@ -13,15 +18,16 @@ use proto::clients::{
     SearchClientRequest, SearchClientResponse, UpdateClientBaseRequest,
 };
 use proto::tonic::{self, Request, Response, Status};
+use service_kit::auth::{Organisations, caller};
 use service_kit::grpc::respond;
 use service_kit::paging::PageRequest;
 
 use crate::db::ClientStore;
 use crate::db::models::{ClientColumns, ClientPatchRow, NewClientRow, PhoneColumns};
 use crate::domain::{
-    DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, Phone, SortField, SourceFilter, optional_bic,
-    optional_email, optional_iban, optional_text, parse_optional_date, parse_optional_uuid,
-    parse_uuid, required_text,
+    CallerOrganisation, DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, Phone, SortField,
+    SourceFilter, optional_bic, optional_email, optional_iban, optional_text, parse_optional_date,
+    parse_optional_uuid, parse_uuid, required_text,
 };
 use crate::error::Error;
 
@@ -39,10 +45,17 @@ impl ClientService {
         Self { store }
     }
 
-    async fn create(&self, r: CreateClientBaseRequest) -> Result<ClientBase, Error> {
+    async fn create(
+        &self,
+        organisations: &Organisations,
+        r: CreateClientBaseRequest,
+    ) -> Result<ClientBase, Error> {
+        let organisation = CallerOrganisation::check(
+            organisations,
+            parse_uuid("organisation_id", &r.organisation_id)?,
+        )?;
         let phone = Phone::parse(Some(&r.telephone))?;
         let row = NewClientRow {
-            organisation_id: parse_uuid("organisation_id", &r.organisation_id)?,
             columns: ClientColumns {
                 type_client: optional_text("type_client", Some(&r.type_client), 50)?
                     .unwrap_or_else(|| DEFAULT_TYPE_CLIENT.to_owned()),
@@ -109,10 +122,29 @@ impl ClientService {
             )?,
             source: optional_text("source", r.source.as_deref(), 50)?,
         };
-        Ok(convert::client_base(self.store.create(row).await?))
+        Ok(convert::client_base(
+            self.store.create(organisation, row).await?,
+        ))
     }
 
-    async fn update(&self, r: UpdateClientBaseRequest) -> Result<ClientBase, Error> {
+    async fn get(
+        &self,
+        organisations: &Organisations,
+        r: GetClientBaseRequest,
+    ) -> Result<ClientBase, Error> {
+        let id = parse_uuid("id", &r.id)?;
+        Ok(convert::client_base(
+            self.store.get(organisations, id).await?,
+        ))
+    }
+
+    /// The request carries no organisation (nor does the patch), so a client cannot be moved
+    /// to another one; the store finds it among the caller's organisations only.
+    async fn update(
+        &self,
+        organisations: &Organisations,
+        r: UpdateClientBaseRequest,
+    ) -> Result<ClientBase, Error> {
         let id = parse_uuid("id", &r.id)?;
         // A present empty string clears an optional column; required ones refuse it.
         let required =
@@ -181,15 +213,35 @@ impl ClientService {
             numss: clearable("numss", r.numss, limits::NUMSS)?,
             updated_at: None,
         };
-        Ok(convert::client_base(self.store.update(id, patch).await?))
+        Ok(convert::client_base(
+            self.store.update(organisations, id, patch).await?,
+        ))
     }
 
-    async fn list(&self, r: ListClientsBaseRequest) -> Result<ListClientsBaseResponse, Error> {
+    async fn delete(
+        &self,
+        organisations: &Organisations,
+        r: DeleteClientBaseRequest,
+    ) -> Result<DeleteResponse, Error> {
+        let id = parse_uuid("id", &r.id)?;
+        self.store.delete(organisations, id).await?;
+        Ok(DeleteResponse { success: true })
+    }
+
+    async fn list(
+        &self,
+        organisations: &Organisations,
+        r: ListClientsBaseRequest,
+    ) -> Result<ListClientsBaseResponse, Error> {
+        let organisation = CallerOrganisation::check(
+            organisations,
+            parse_uuid("organisation_id", &r.organisation_id)?,
+        )?;
         let pagination = r.pagination.unwrap_or_default();
         let page = PageRequest::parse(pagination.page, pagination.limit, &pagination.sort_order)?;
         let sort = SortField::parse(&pagination.sort_by)?;
         let query = ListQuery {
-            organisation_id: parse_uuid("organisation_id", &r.organisation_id)?,
+            organisation,
             statut: optional_text("statut_id", r.statut_id.as_deref(), 50)?,
             societe_id: parse_optional_uuid("societe_id", r.societe_id.as_deref())?,
             search: optional_text("search", r.search.as_deref(), 200)?,
@@ -212,8 +264,15 @@ impl ClientService {
         })
     }
 
-    async fn search(&self, r: SearchClientRequest) -> Result<SearchClientResponse, Error> {
-        let organisation_id = parse_uuid("organisation_id", &r.organisation_id)?;
+    async fn search(
+        &self,
+        organisations: &Organisations,
+        r: SearchClientRequest,
+    ) -> Result<SearchClientResponse, Error> {
+        let organisation = CallerOrganisation::check(
+            organisations,
+            parse_uuid("organisation_id", &r.organisation_id)?,
+        )?;
         let phone = match Phone::parse(Some(&r.telephone))? {
             Some(phone) => Some(phone.normalized().map(str::to_owned).ok_or_else(|| {
                 Error::invalid(format!("telephone has no digits: {:?}", phone.as_str()))
@@ -224,12 +283,18 @@ impl ClientService {
         if phone.is_none() && nom.is_none() {
             return Err(Error::invalid("give telephone, nom or both"));
         }
-        let found = self.store.search(organisation_id, phone, nom).await?;
+        let found = self.store.search(organisation, phone, nom).await?;
         Ok(SearchClientResponse {
             found: found.is_some(),
             client: found.map(convert::client_base),
         })
     }
+}
+
+/// The caller's organisations (see [`caller`]) and the request's message.
+fn authorized<T>(request: Request<T>) -> Result<(Organisations, T), Status> {
+    let organisations = caller(&request)?.organisations().clone();
+    Ok((organisations, request.into_inner()))
 }
 
 #[tonic::async_trait]
@@ -238,56 +303,47 @@ impl ClientBaseService for ClientService {
         &self,
         request: Request<CreateClientBaseRequest>,
     ) -> Result<Response<ClientBase>, Status> {
-        let result = ClientService::create(self, request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = authorized(request)?;
+        respond(ClientService::create(self, &organisations, r).await)
     }
 
     async fn update(
         &self,
         request: Request<UpdateClientBaseRequest>,
     ) -> Result<Response<ClientBase>, Status> {
-        let result = ClientService::update(self, request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = authorized(request)?;
+        respond(ClientService::update(self, &organisations, r).await)
     }
 
     async fn get(
         &self,
         request: Request<GetClientBaseRequest>,
     ) -> Result<Response<ClientBase>, Status> {
-        let result: Result<_, Error> = async {
-            let id = parse_uuid("id", &request.get_ref().id)?;
-            Ok(convert::client_base(self.store.get(id).await?))
-        }
-        .await;
-        respond(result)
+        let (organisations, r) = authorized(request)?;
+        respond(ClientService::get(self, &organisations, r).await)
     }
 
     async fn list(
         &self,
         request: Request<ListClientsBaseRequest>,
     ) -> Result<Response<ListClientsBaseResponse>, Status> {
-        let result = ClientService::list(self, request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = authorized(request)?;
+        respond(ClientService::list(self, &organisations, r).await)
     }
 
     async fn delete(
         &self,
         request: Request<DeleteClientBaseRequest>,
     ) -> Result<Response<DeleteResponse>, Status> {
-        let result: Result<_, Error> = async {
-            let id = parse_uuid("id", &request.get_ref().id)?;
-            self.store.delete(id).await?;
-            Ok(DeleteResponse { success: true })
-        }
-        .await;
-        respond(result)
+        let (organisations, r) = authorized(request)?;
+        respond(ClientService::delete(self, &organisations, r).await)
     }
 
     async fn search(
         &self,
         request: Request<SearchClientRequest>,
     ) -> Result<Response<SearchClientResponse>, Status> {
-        let result = ClientService::search(self, request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = authorized(request)?;
+        respond(ClientService::search(self, &organisations, r).await)
     }
 }

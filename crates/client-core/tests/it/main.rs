@@ -15,3 +15,4 @@ mod grpc;
 mod helpers;
 mod linking;
 mod ops;
+mod tenancy;
