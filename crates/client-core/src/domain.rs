@@ -1,6 +1,6 @@
 //! Domain values of client-core and the rules that make them valid: ids, the caller's
-//! organisation, e-mail, phone, dates, the list query. The gRPC layer builds these from requests; the database layer takes
-//! them.
+//! organisation, e-mail, phone, dates, the list query. The gRPC layer builds these from
+//! requests; the database layer takes them.
 
 mod phone;
 

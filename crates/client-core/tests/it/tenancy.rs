@@ -399,3 +399,47 @@ async fn every_rpc_without_a_token_is_unauthenticated() {
     );
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_token_or_a_bypass_header_gets_nothing_and_a_group_path_names_an_organisation() {
+    let app = spawn_authenticating_app().await;
+    let org = Uuid::new_v4();
+    let client = create(&app, org, "Dupont").await;
+    let get = || GetClientBaseRequest {
+        id: client.id.clone(),
+    };
+
+    // Signed with another secret; and the old services' bypass header with no token.
+    let forged = mint::hs256_token("not the secret", "x", &[org], Duration::from_secs(60)).unwrap();
+    let mut request = Request::new(get());
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {forged}").parse().unwrap());
+    let status = app.grpc.clone().get(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let mut request = Request::new(get());
+    request
+        .metadata_mut()
+        .insert("x-internal-service", "client-core".parse().unwrap());
+    let status = app.grpc.clone().get(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+
+    // Keycloak's group path `/orgs/<uuid>` counts as the organisation.
+    let grouped = mint::hs256_sign(
+        SECRET,
+        &serde_json::json!({
+            "sub": "keycloak-user",
+            "exp": 4_102_444_800u64,
+            "organisations": [format!("/orgs/{org}")],
+        }),
+    )
+    .unwrap();
+    let mut request = Request::new(get());
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {grouped}").parse().unwrap(),
+    );
+    let found = app.grpc.clone().get(request).await.unwrap().into_inner();
+    assert_eq!((found.id, found.nom), (client.id, "Dupont".to_owned()));
+    app.cleanup().await;
+}
