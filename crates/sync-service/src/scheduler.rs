@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::configs::ConfigStore;
 use crate::engine::{SyncEngine, SyncOutcome, Trigger};
+use crate::tenancy::Tenant;
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -50,7 +51,8 @@ impl Scheduler {
         }
     }
 
-    /// One tick: syncs every due organisation, `concurrency` at a time.
+    /// One tick: syncs every due organisation, `concurrency` at a time. The scheduler acts
+    /// for the service, not for a caller: every organisation's config is its business.
     pub async fn run_once(&self) -> TickOutcome {
         let due = match self.configs.due(Utc::now()).await {
             Ok(due) => due,
@@ -66,7 +68,11 @@ impl Scheduler {
                     (
                         config.organisation_id,
                         engine
-                            .sync(config.organisation_id, false, Trigger::Scheduler)
+                            .sync(
+                                Tenant::internal(config.organisation_id),
+                                false,
+                                Trigger::Scheduler,
+                            )
                             .await,
                     )
                 }

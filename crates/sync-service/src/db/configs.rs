@@ -1,4 +1,6 @@
-//! `winleadplus_configs`: one row per organisation.
+//! `winleadplus_configs`: one row per organisation. Reads and writes name their organisation
+//! (a [`Tenant`]) or are limited to the caller's ([`Organisations`]); only the scheduler's
+//! [`ConfigStore::due`] looks across organisations.
 
 use chrono::{DateTime, Utc};
 use crm_db::commercial::schema::winleadplus_configs as cfg;
@@ -12,6 +14,7 @@ use uuid::Uuid;
 use super::models::ConfigRow;
 use super::{DbError, DbPool};
 use crate::domain::SyncConfig;
+use crate::tenancy::{Organisations, Tenant, scope};
 
 /// A change to a config: `None` keeps the current value.
 #[derive(Debug, Clone, Default, AsChangeset)]
@@ -35,6 +38,16 @@ fn is_due(now: DateTime<Utc>) -> Box<dyn BoxableExpression<cfg::table, Pg, SqlTy
     )
 }
 
+/// A config one of `organisations` owns (any config when the caller may see them all).
+fn owned_by(
+    organisations: &Organisations,
+) -> Box<dyn BoxableExpression<cfg::table, Pg, SqlType = Bool>> {
+    match scope(organisations) {
+        Some(ids) => Box::new(cfg::organisation_id.eq_any(ids)),
+        None => Box::new(true.into_sql::<Bool>()),
+    }
+}
+
 /// Config queries over the pool.
 #[derive(Clone)]
 pub struct ConfigStore {
@@ -49,13 +62,10 @@ impl ConfigStore {
 
     /// The config of an organisation.
     #[tracing::instrument(name = "db", skip_all, fields(op = "config_by_organisation"))]
-    pub async fn by_organisation(
-        &self,
-        organisation_id: Uuid,
-    ) -> Result<Option<SyncConfig>, DbError> {
+    pub async fn by_organisation(&self, tenant: Tenant) -> Result<Option<SyncConfig>, DbError> {
         let mut conn = self.pool.get().await?;
         let row: Option<ConfigRow> = cfg::table
-            .filter(cfg::organisation_id.eq(organisation_id))
+            .filter(cfg::organisation_id.eq(tenant.id()))
             .select(ConfigRow::as_select())
             .first(&mut conn)
             .await
@@ -63,12 +73,18 @@ impl ConfigStore {
         Ok(row.map(SyncConfig::from))
     }
 
-    /// A config by its id.
+    /// A config by its id, when one of `organisations` owns it: another organisation's
+    /// config is `None`, exactly as one that does not exist.
     #[tracing::instrument(name = "db", skip_all, fields(op = "config_by_id"))]
-    pub async fn by_id(&self, id: Uuid) -> Result<Option<SyncConfig>, DbError> {
+    pub async fn by_id(
+        &self,
+        organisations: &Organisations,
+        id: Uuid,
+    ) -> Result<Option<SyncConfig>, DbError> {
         let mut conn = self.pool.get().await?;
         let row: Option<ConfigRow> = cfg::table
             .filter(cfg::id.eq(id))
+            .filter(owned_by(organisations))
             .select(ConfigRow::as_select())
             .first(&mut conn)
             .await
@@ -81,10 +97,11 @@ impl ConfigStore {
     #[tracing::instrument(name = "db", skip_all, fields(op = "save_config"))]
     pub async fn save_for_organisation(
         &self,
-        organisation_id: Uuid,
+        tenant: Tenant,
         default_endpoint: &str,
         mut change: ConfigChange,
     ) -> Result<SyncConfig, DbError> {
+        let organisation_id = tenant.id();
         let mut conn = self.pool.get().await?;
         diesel::insert_into(cfg::table)
             .values((
@@ -105,16 +122,21 @@ impl ConfigStore {
         Ok(row.into())
     }
 
-    /// Applies a change to a config named by id; `None` when there is no such config.
+    /// Applies a change to a config named by id; `None` when there is no such config among
+    /// those of `organisations` (another organisation's is left untouched).
     #[tracing::instrument(name = "db", skip_all, fields(op = "save_config"))]
     pub async fn save_by_id(
         &self,
+        organisations: &Organisations,
         id: Uuid,
         mut change: ConfigChange,
     ) -> Result<Option<SyncConfig>, DbError> {
         let mut conn = self.pool.get().await?;
         change.updated_at = Some(Utc::now());
-        let row: Option<ConfigRow> = diesel::update(cfg::table.filter(cfg::id.eq(id)))
+        let target = cfg::table
+            .filter(cfg::id.eq(id))
+            .filter(owned_by(organisations));
+        let row: Option<ConfigRow> = diesel::update(target)
             .set(&change)
             .returning(ConfigRow::as_returning())
             .get_result(&mut conn)
@@ -140,10 +162,10 @@ impl ConfigStore {
 
     /// Whether one organisation's config is enabled and due at `now`.
     #[tracing::instrument(name = "db", skip_all, fields(op = "is_due"))]
-    pub async fn is_due(&self, organisation_id: Uuid, now: DateTime<Utc>) -> Result<bool, DbError> {
+    pub async fn is_due(&self, tenant: Tenant, now: DateTime<Utc>) -> Result<bool, DbError> {
         let mut conn = self.pool.get().await?;
         let found: Option<Uuid> = cfg::table
-            .filter(cfg::organisation_id.eq(organisation_id))
+            .filter(cfg::organisation_id.eq(tenant.id()))
             .filter(cfg::enabled.eq(true))
             .filter(is_due(now))
             .select(cfg::id)
@@ -155,13 +177,9 @@ impl ConfigStore {
 
     /// Records when an organisation last finished a sync.
     #[tracing::instrument(name = "db", skip_all, fields(op = "set_last_sync"))]
-    pub async fn set_last_sync(
-        &self,
-        organisation_id: Uuid,
-        at: DateTime<Utc>,
-    ) -> Result<(), DbError> {
+    pub async fn set_last_sync(&self, tenant: Tenant, at: DateTime<Utc>) -> Result<(), DbError> {
         let mut conn = self.pool.get().await?;
-        diesel::update(cfg::table.filter(cfg::organisation_id.eq(organisation_id)))
+        diesel::update(cfg::table.filter(cfg::organisation_id.eq(tenant.id())))
             .set(cfg::last_sync_at.eq(at))
             .execute(&mut conn)
             .await?;

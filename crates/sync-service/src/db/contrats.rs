@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::models::{ContratRow, LigneRow};
 use super::{DbError, DbPool};
 use crate::domain::{Contrat, ContratLigne, ContratWithLignes};
+use crate::tenancy::{Organisations, Tenant, scope};
 
 /// A contract to write, with its client and lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,16 +162,6 @@ pub(crate) async fn upsert_on(
     Ok(ids)
 }
 
-/// Which organisations' contracts a read may see.
-#[derive(Debug, Clone, Copy)]
-pub enum Tenants<'a> {
-    /// Only the contracts of these organisations.
-    Only(&'a [Uuid]),
-    /// Any organisation's. Only for lookups by id (`Get`, `GetWithDetails`), whose request
-    /// names no organisation, until the caller's organisations come with the call.
-    Any,
-}
-
 /// The filters of a contract listing; `None` is no filter.
 #[derive(Debug, Clone, Default)]
 pub struct ContratFilter {
@@ -193,7 +184,8 @@ pub struct ContratPage {
     pub descending: bool,
 }
 
-/// Contract reads over the pool. Every read is bounded by organisations ([`Tenants`]).
+/// Contract reads over the pool. Every read is bounded by organisations: the one a request
+/// names ([`Tenant`]) or, by id, the caller's ([`Organisations`]).
 #[derive(Clone)]
 pub struct ContratStore {
     pool: DbPool,
@@ -205,23 +197,30 @@ impl ContratStore {
         Self { pool }
     }
 
-    /// A contract by id, when one of `tenants` owns it.
+    /// A contract by id, when one of `organisations` owns it: another organisation's is
+    /// `None`, exactly as one that does not exist.
     #[tracing::instrument(name = "db", skip_all, fields(op = "get_contrat"))]
-    pub async fn get(&self, tenants: Tenants<'_>, id: Uuid) -> Result<Option<Contrat>, DbError> {
+    pub async fn get(
+        &self,
+        organisations: &Organisations,
+        id: Uuid,
+    ) -> Result<Option<Contrat>, DbError> {
         let mut conn = self.pool.get().await?;
-        Ok(get_on(&mut conn, tenants, id).await?.map(Contrat::from))
+        Ok(get_on(&mut conn, organisations, id)
+            .await?
+            .map(Contrat::from))
     }
 
     /// A contract by its reference within one organisation (references are unique there).
     #[tracing::instrument(name = "db", skip_all, fields(op = "contrat_by_reference"))]
     pub async fn get_by_reference(
         &self,
-        organisation_id: Uuid,
+        tenant: Tenant,
         reference: &str,
     ) -> Result<Option<Contrat>, DbError> {
         let mut conn = self.pool.get().await?;
         let row: Option<ContratRow> = c::table
-            .filter(c::organisation_id.eq(organisation_id))
+            .filter(c::organisation_id.eq(tenant.id()))
             .filter(c::reference.eq(reference))
             .select(ContratRow::as_select())
             .first(&mut conn)
@@ -230,15 +229,15 @@ impl ContratStore {
         Ok(row.map(Contrat::from))
     }
 
-    /// A contract by id with its lines in order, when one of `tenants` owns it.
+    /// A contract by id with its lines in order, when one of `organisations` owns it.
     #[tracing::instrument(name = "db", skip_all, fields(op = "contrat_with_lines"))]
     pub async fn get_with_lines(
         &self,
-        tenants: Tenants<'_>,
+        organisations: &Organisations,
         id: Uuid,
     ) -> Result<Option<ContratWithLignes>, DbError> {
         let mut conn = self.pool.get().await?;
-        let Some(contrat) = get_on(&mut conn, tenants, id).await? else {
+        let Some(contrat) = get_on(&mut conn, organisations, id).await? else {
             return Ok(None);
         };
         let lignes: Vec<LigneRow> = l::table
@@ -253,11 +252,11 @@ impl ContratStore {
         }))
     }
 
-    /// One page of the organisations' contracts matching `filter`, and how many match.
+    /// One page of the organisation's contracts matching `filter`, and how many match.
     #[tracing::instrument(name = "db", skip_all, fields(op = "list_contrats"))]
     pub async fn list(
         &self,
-        organisations: &[Uuid],
+        tenant: Tenant,
         filter: &ContratFilter,
         page: ContratPage,
     ) -> Result<(Vec<Contrat>, i64), DbError> {
@@ -273,7 +272,7 @@ impl ContratStore {
             .map(|s| format!("%{}%", escape_like(s)));
         let filtered = || {
             let mut q = c::table
-                .filter(c::organisation_id.eq_any(organisations))
+                .filter(c::organisation_id.eq(tenant.id()))
                 .into_boxed();
             if let Some(client) = filter.client_id {
                 q = q.filter(c::client_id.eq(client));
@@ -343,15 +342,15 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-/// A contract by id on a connection, when one of `tenants` owns it.
+/// A contract by id on a connection, when one of `organisations` owns it.
 async fn get_on(
     conn: &mut AsyncPgConnection,
-    tenants: Tenants<'_>,
+    organisations: &Organisations,
     id: Uuid,
 ) -> Result<Option<ContratRow>, DbError> {
     let mut q = c::table.filter(c::id.eq(id)).into_boxed();
-    if let Tenants::Only(organisations) = tenants {
-        q = q.filter(c::organisation_id.eq_any(organisations));
+    if let Some(scope) = scope(organisations) {
+        q = q.filter(c::organisation_id.eq_any(scope));
     }
     Ok(q.select(ContratRow::as_select())
         .first(conn)

@@ -1,7 +1,9 @@
 //! `winleadplus_sync_logs`: one row per sync run. The RUNNING row of an organisation is its
-//! lease (a unique partial index allows one), kept alive by heartbeats.
+//! lease (a unique partial index allows one), kept alive by heartbeats. What reads or starts
+//! an organisation's runs names it as a [`Tenant`]; the rest addresses a run its caller holds
+//! the lease of, by the log id [`LogStore::acquire`] returned.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use crm_db::commercial::schema::winleadplus_sync_logs as logs;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -10,6 +12,7 @@ use uuid::Uuid;
 use super::models::{LogRow, LogStatus};
 use super::{DbError, DbPool};
 use crate::domain::{SyncLog, SyncStatus};
+use crate::tenancy::Tenant;
 
 /// Counters and bounded messages of a run, as written to its log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
@@ -66,10 +69,11 @@ impl LogStore {
     #[tracing::instrument(name = "db", skip_all, fields(op = "lease"))]
     pub async fn acquire(
         &self,
-        organisation_id: Uuid,
+        tenant: Tenant,
         dry_run: bool,
         stale_after: chrono::Duration,
     ) -> Result<Lease, DbError> {
+        let organisation_id = tenant.id();
         let mut conn = self.pool.get().await?;
         for _ in 0..5 {
             let now = Utc::now();
@@ -96,7 +100,7 @@ impl LogStore {
             if let Some(row) = inserted {
                 return Ok(Lease::Acquired(row.into()));
             }
-            let Some(running) = running_on(&mut conn, organisation_id).await? else {
+            let Some(running) = running_on(&mut conn, tenant).await? else {
                 continue; // it finished in between: try again
             };
             if running.heartbeat_at + stale_after > now {
@@ -186,32 +190,17 @@ impl LogStore {
 
     /// The running log of an organisation.
     #[tracing::instrument(name = "db", skip_all, fields(op = "running_log"))]
-    pub async fn running(&self, organisation_id: Uuid) -> Result<Option<SyncLog>, DbError> {
+    pub async fn running(&self, tenant: Tenant) -> Result<Option<SyncLog>, DbError> {
         let mut conn = self.pool.get().await?;
-        Ok(running_on(&mut conn, organisation_id)
-            .await?
-            .map(SyncLog::from))
-    }
-
-    /// A log by id.
-    #[tracing::instrument(name = "db", skip_all, fields(op = "log_by_id"))]
-    pub async fn by_id(&self, id: Uuid) -> Result<Option<SyncLog>, DbError> {
-        let mut conn = self.pool.get().await?;
-        let row: Option<LogRow> = logs::table
-            .filter(logs::id.eq(id))
-            .select(LogRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?;
-        Ok(row.map(SyncLog::from))
+        Ok(running_on(&mut conn, tenant).await?.map(SyncLog::from))
     }
 
     /// The newest logs of an organisation, newest first.
     #[tracing::instrument(name = "db", skip_all, fields(op = "recent_logs", limit = limit))]
-    pub async fn recent(&self, organisation_id: Uuid, limit: i64) -> Result<Vec<SyncLog>, DbError> {
+    pub async fn recent(&self, tenant: Tenant, limit: i64) -> Result<Vec<SyncLog>, DbError> {
         let mut conn = self.pool.get().await?;
         let rows: Vec<LogRow> = logs::table
-            .filter(logs::organisation_id.eq(organisation_id))
+            .filter(logs::organisation_id.eq(tenant.id()))
             .order_by((logs::started_at.desc(), logs::id.desc()))
             .limit(limit)
             .select(LogRow::as_select())
@@ -219,30 +208,14 @@ impl LogStore {
             .await?;
         Ok(rows.into_iter().map(SyncLog::from).collect())
     }
-
-    /// When the organisation's last finished, non-dry-run sync ended.
-    #[tracing::instrument(name = "db", skip_all, fields(op = "last_finished"))]
-    pub async fn last_finished(
-        &self,
-        organisation_id: Uuid,
-    ) -> Result<Option<DateTime<Utc>>, DbError> {
-        let mut conn = self.pool.get().await?;
-        Ok(logs::table
-            .filter(logs::organisation_id.eq(organisation_id))
-            .filter(logs::status.ne(LogStatus::Running))
-            .filter(logs::dry_run.eq(false))
-            .select(diesel::dsl::max(logs::finished_at))
-            .first::<Option<DateTime<Utc>>>(&mut conn)
-            .await?)
-    }
 }
 
 async fn running_on(
     conn: &mut AsyncPgConnection,
-    organisation_id: Uuid,
+    tenant: Tenant,
 ) -> Result<Option<LogRow>, DbError> {
     Ok(logs::table
-        .filter(logs::organisation_id.eq(organisation_id))
+        .filter(logs::organisation_id.eq(tenant.id()))
         .filter(logs::status.eq(LogStatus::Running))
         .select(LogRow::as_select())
         .first(conn)

@@ -28,6 +28,7 @@ use crate::domain::{Endpoint, SyncConfig, SyncLog, SyncStatus};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::nats::{ClientEvents, EventError};
+use crate::tenancy::Tenant;
 use crate::winleadplus::{FetchError, Record, WinLeadPlusClient};
 
 /// What started a sync.
@@ -189,15 +190,16 @@ impl SyncEngine {
 
     /// Runs one sync of an organisation to its end and returns its log (or the running log
     /// of another run). Errors are for requests that cannot start a run at all.
-    #[tracing::instrument(skip_all, fields(%organisation_id, dry_run = dry_run, ?trigger, sync_id))]
+    #[tracing::instrument(skip_all, fields(organisation_id = %tenant, dry_run = dry_run, ?trigger, sync_id))]
     pub async fn sync(
         &self,
-        organisation_id: Uuid,
+        tenant: Tenant,
         dry_run: bool,
         trigger: Trigger,
     ) -> Result<SyncOutcome, Error> {
         let inner = &self.inner;
-        let config = inner.configs.by_organisation(organisation_id).await?.ok_or_else(|| {
+        let organisation_id = tenant.id();
+        let config = inner.configs.by_organisation(tenant).await?.ok_or_else(|| {
             Error::FailedPrecondition(format!(
                 "organisation {organisation_id} has no WinLeadPlus config: call SaveConfig first"
             ))
@@ -216,18 +218,12 @@ impl SyncEngine {
 
         let stale_after = chrono::Duration::from_std(inner.settings.lease_timeout)
             .unwrap_or(chrono::Duration::MAX);
-        let log = match inner
-            .logs
-            .acquire(organisation_id, dry_run, stale_after)
-            .await?
-        {
+        let log = match inner.logs.acquire(tenant, dry_run, stale_after).await? {
             Lease::Acquired(log) => log,
             Lease::Busy(running) => return Ok(SyncOutcome::AlreadyRunning(running)),
         };
         tracing::Span::current().record("sync_id", tracing::field::display(log.id));
-        if trigger == Trigger::Scheduler
-            && !inner.configs.is_due(organisation_id, Utc::now()).await?
-        {
+        if trigger == Trigger::Scheduler && !inner.configs.is_due(tenant, Utc::now()).await? {
             inner.logs.delete_unstarted(log.id).await?;
             return Ok(SyncOutcome::NotDue);
         }
@@ -266,10 +262,7 @@ impl SyncEngine {
             .finish(run.log_id, status, &run.progress(), message, duration_ms)
             .await?;
         if !dry_run && status == SyncStatus::Success {
-            inner
-                .configs
-                .set_last_sync(organisation_id, Utc::now())
-                .await?;
+            inner.configs.set_last_sync(tenant, Utc::now()).await?;
         }
         inner
             .metrics

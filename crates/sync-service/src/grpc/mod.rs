@@ -1,5 +1,8 @@
-//! `winleadplus.WinLeadPlusSyncService` and `contrats.ContratService`: request validation
-//! and status mapping only; the work is in `engine` and `db`. Only this module (and the
+//! `winleadplus.WinLeadPlusSyncService` and `contrats.ContratService`: request validation,
+//! tenancy and status mapping only; the work is in `engine` and `db`. Every handler takes the
+//! caller's organisations from the request: an organisation the request names is checked
+//! first (`PERMISSION_DENIED`), and lookups by id only see the caller's organisations
+//! (another's resource is `NOT_FOUND`, as a missing one). Only this module (and the
 //! server's set-up in `startup`) knows tonic; calls are counted by service-kit's metrics
 //! layer, not here.
 
@@ -29,11 +32,12 @@ pub use proto::winleadplus::win_lead_plus_sync_service_server::WinLeadPlusSyncSe
 
 use crate::crypto::TokenCipher;
 use crate::db::configs::{ConfigChange, ConfigStore};
-use crate::db::contrats::{ContratFilter, ContratPage, ContratStore, Tenants};
+use crate::db::contrats::{ContratFilter, ContratPage, ContratStore};
 use crate::db::logs::LogStore;
 use crate::domain::{self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint, SyncStatus};
 use crate::engine::{SyncEngine, SyncOutcome, Trigger};
 use crate::error::Error;
+use crate::tenancy::{Organisations, Tenant};
 use crate::winleadplus::WinLeadPlusClient;
 
 /// Logs returned by `GetSyncLogs` when the caller gives no limit.
@@ -68,8 +72,17 @@ pub struct Handlers {
 impl Handlers {
     async fn save_config(
         &self,
+        organisations: &Organisations,
         r: UpdateWinLeadPlusConfigRequest,
     ) -> Result<WinLeadPlusConfig, Error> {
+        // An organisation named in the request is checked before anything else is looked at.
+        let tenant = r
+            .organisation_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|org| Tenant::checked(organisations, domain::organisation_id(org)?))
+            .transpose()?;
         let api_endpoint = r
             .api_endpoint
             .as_deref()
@@ -90,32 +103,29 @@ impl Handlers {
             api_token_encrypted,
             updated_at: None,
         };
-        let organisation = r
-            .organisation_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
         let saved = if !r.id.trim().is_empty() {
             let id = domain::parse_uuid("id", &r.id)?;
-            if let Some(org) = organisation {
-                let org = domain::organisation_id(org)?;
-                match self.configs.by_id(id).await? {
-                    Some(existing) if existing.organisation_id != org => {
+            // Another organisation's config is not found, exactly as a missing one: both
+            // queries below only see the caller's organisations.
+            let not_found = || Error::NotFound(format!("no WinLeadPlus config with id {id}"));
+            if let Some(tenant) = tenant {
+                match self.configs.by_id(organisations, id).await? {
+                    Some(existing) if existing.organisation_id != tenant.id() => {
                         return Err(Error::invalid(format!(
-                            "config {id} belongs to another organisation than {org}"
+                            "config {id} belongs to another organisation than {tenant}"
                         )));
                     }
-                    _ => {}
+                    Some(_) => {}
+                    None => return Err(not_found()),
                 }
             }
             self.configs
-                .save_by_id(id, change)
+                .save_by_id(organisations, id, change)
                 .await?
-                .ok_or_else(|| Error::NotFound(format!("no WinLeadPlus config with id {id}")))?
-        } else if let Some(org) = organisation {
-            let org = domain::organisation_id(org)?;
+                .ok_or_else(not_found)?
+        } else if let Some(tenant) = tenant {
             self.configs
-                .save_for_organisation(org, &self.default_endpoint, change)
+                .save_for_organisation(tenant, &self.default_endpoint, change)
                 .await?
         } else {
             return Err(Error::invalid("give the config's id or an organisation_id"));
@@ -123,14 +133,18 @@ impl Handlers {
         Ok(convert::config(saved))
     }
 
-    async fn get_config(&self, r: GetWinLeadPlusConfigRequest) -> Result<WinLeadPlusConfig, Error> {
-        let org = domain::organisation_id(&r.organisation_id)?;
-        Ok(match self.configs.by_organisation(org).await? {
+    async fn get_config(
+        &self,
+        organisations: &Organisations,
+        r: GetWinLeadPlusConfigRequest,
+    ) -> Result<WinLeadPlusConfig, Error> {
+        let tenant = requested(organisations, &r.organisation_id)?;
+        Ok(match self.configs.by_organisation(tenant).await? {
             Some(config) => convert::config(config),
             // Not saved yet: what SaveConfig would start from.
             None => WinLeadPlusConfig {
                 id: String::new(),
-                organisation_id: org.to_string(),
+                organisation_id: tenant.to_string(),
                 api_endpoint: self.default_endpoint.clone(),
                 enabled: false,
                 sync_interval_minutes: DEFAULT_INTERVAL_MINUTES,
@@ -144,12 +158,13 @@ impl Handlers {
 
     async fn has_config(
         &self,
+        organisations: &Organisations,
         r: GetWinLeadPlusConfigRequest,
     ) -> Result<HasWinLeadPlusConfigResponse, Error> {
-        let org = domain::organisation_id(&r.organisation_id)?;
+        let tenant = requested(organisations, &r.organisation_id)?;
         let enabled = self
             .configs
-            .by_organisation(org)
+            .by_organisation(tenant)
             .await?
             .is_some_and(|c| c.enabled);
         Ok(HasWinLeadPlusConfigResponse { enabled })
@@ -157,10 +172,12 @@ impl Handlers {
 
     async fn test_connection(
         &self,
+        organisations: &Organisations,
         r: TestConnectionRequest,
     ) -> Result<TestConnectionResponse, Error> {
-        let org = domain::organisation_id(&r.organisation_id)?;
-        let stored = self.configs.by_organisation(org).await?;
+        // Checked first: a foreign organisation gets neither its config read nor a request sent.
+        let tenant = requested(organisations, &r.organisation_id)?;
+        let stored = self.configs.by_organisation(tenant).await?;
         let stored_endpoint = match &stored {
             Some(c) => Endpoint::parse(&c.api_endpoint)?,
             None => Endpoint::parse(&self.default_endpoint)?,
@@ -208,13 +225,14 @@ impl Handlers {
 
     async fn sync_prospects(
         &self,
+        organisations: &Organisations,
         r: SyncProspectsRequest,
     ) -> Result<SyncProspectsResponse, Error> {
-        let org = domain::organisation_id(&r.organisation_id)?;
+        let tenant = requested(organisations, &r.organisation_id)?;
         // The run goes on in its own task: a caller that hangs up does not abort it half-way.
         let engine = self.engine.clone();
         let outcome =
-            tokio::spawn(async move { engine.sync(org, r.dry_run, Trigger::Manual).await })
+            tokio::spawn(async move { engine.sync(tenant, r.dry_run, Trigger::Manual).await })
                 .await
                 .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
         Ok(match outcome {
@@ -233,12 +251,16 @@ impl Handlers {
         })
     }
 
-    async fn sync_status(&self, r: GetSyncStatusRequest) -> Result<GetSyncStatusResponse, Error> {
-        let org = domain::organisation_id(&r.organisation_id)?;
-        let running = self.logs.running(org).await?;
+    async fn sync_status(
+        &self,
+        organisations: &Organisations,
+        r: GetSyncStatusRequest,
+    ) -> Result<GetSyncStatusResponse, Error> {
+        let tenant = requested(organisations, &r.organisation_id)?;
+        let running = self.logs.running(tenant).await?;
         let last_sync_at = self
             .configs
-            .by_organisation(org)
+            .by_organisation(tenant)
             .await?
             .and_then(|c| c.last_sync_at)
             .map(convert::timestamp);
@@ -262,20 +284,25 @@ impl Handlers {
 
     async fn sync_logs(
         &self,
+        organisations: &Organisations,
         r: ListWinLeadPlusSyncLogsRequest,
     ) -> Result<ListWinLeadPlusSyncLogsResponse, Error> {
-        let org = domain::organisation_id(&r.organisation_id)?;
+        let tenant = requested(organisations, &r.organisation_id)?;
         let limit = paging::limit(r.limit.unwrap_or(0), DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT)?;
-        let logs = self.logs.recent(org, limit).await?;
+        let logs = self.logs.recent(tenant, limit).await?;
         Ok(ListWinLeadPlusSyncLogsResponse {
             logs: logs.into_iter().map(convert::log).collect(),
         })
     }
 
-    async fn get_contrat(&self, r: GetContratRequest) -> Result<Contrat, Error> {
+    async fn get_contrat(
+        &self,
+        organisations: &Organisations,
+        r: GetContratRequest,
+    ) -> Result<Contrat, Error> {
         let id = domain::parse_uuid("id", &r.id)?;
-        // The request names no organisation: bounded once the caller's come with the call.
-        let found = self.contrats.get(Tenants::Any, id).await?;
+        // The request names no organisation: the query sees only the caller's.
+        let found = self.contrats.get(organisations, id).await?;
         found
             .map(convert::contrat)
             .ok_or_else(|| contrat_not_found(id))
@@ -283,10 +310,11 @@ impl Handlers {
 
     async fn get_contrat_with_details(
         &self,
+        organisations: &Organisations,
         r: GetContratRequest,
     ) -> Result<ContratWithDetails, Error> {
         let id = domain::parse_uuid("id", &r.id)?;
-        let found = self.contrats.get_with_lines(Tenants::Any, id).await?;
+        let found = self.contrats.get_with_lines(organisations, id).await?;
         found
             .map(convert::contrat_with_details)
             .ok_or_else(|| contrat_not_found(id))
@@ -294,26 +322,28 @@ impl Handlers {
 
     async fn get_contrat_by_reference(
         &self,
+        organisations: &Organisations,
         r: GetContratByReferenceRequest,
     ) -> Result<Contrat, Error> {
-        let organisation_id = domain::organisation_id(&r.organisation_id)?;
+        let tenant = requested(organisations, &r.organisation_id)?;
         let reference = r.reference.trim();
         if reference.is_empty() {
             return Err(Error::invalid("reference is required"));
         }
-        let found = self
-            .contrats
-            .get_by_reference(organisation_id, reference)
-            .await?;
+        let found = self.contrats.get_by_reference(tenant, reference).await?;
         found.map(convert::contrat).ok_or_else(|| {
             Error::NotFound(format!(
-                "no contract with reference {reference:?} in organisation {organisation_id}"
+                "no contract with reference {reference:?} in organisation {tenant}"
             ))
         })
     }
 
-    async fn list_contrats(&self, r: ListContratRequest) -> Result<ListContratResponse, Error> {
-        let organisation_id = domain::organisation_id(&r.organisation_id)?;
+    async fn list_contrats(
+        &self,
+        organisations: &Organisations,
+        r: ListContratRequest,
+    ) -> Result<ListContratResponse, Error> {
+        let tenant = requested(organisations, &r.organisation_id)?;
         // The CRM sends every filter as a string: empty (or blank) is no filter.
         let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
         let uuid = |field: &str, v: &str| -> Result<Option<Uuid>, Error> {
@@ -335,10 +365,7 @@ impl Handlers {
             sort: ContratSort::parse(&pagination.sort_by)?,
             descending: request.descending,
         };
-        let (contrats, total) = self
-            .contrats
-            .list(&[organisation_id], &filter, page)
-            .await?;
+        let (contrats, total) = self.contrats.list(tenant, &filter, page).await?;
         let counts = request.counts(total);
         Ok(ListContratResponse {
             contrats: contrats.into_iter().map(convert::contrat).collect(),
@@ -352,6 +379,19 @@ impl Handlers {
     }
 }
 
+/// The organisation a request names, parsed, and checked against the caller's.
+fn requested(organisations: &Organisations, organisation_id: &str) -> Result<Tenant, Error> {
+    Tenant::checked(organisations, domain::organisation_id(organisation_id)?)
+}
+
+/// The caller's organisations and the request's message. The kit's auth layer puts the
+/// caller on every request it lets through; a request without one is refused (fail closed).
+fn open<T>(request: Request<T>) -> Result<(Organisations, T), Status> {
+    let organisations = service_kit::auth::caller(&request)?.organisations().clone();
+    Ok((organisations, request.into_inner()))
+}
+
+/// Same message for a contract that does not exist and for another organisation's.
 fn contrat_not_found(id: Uuid) -> Error {
     Error::NotFound(format!("contract {id} not found"))
 }
@@ -368,56 +408,56 @@ impl WinLeadPlusSyncService for Handlers {
         &self,
         request: Request<SyncProspectsRequest>,
     ) -> Result<Response<SyncProspectsResponse>, Status> {
-        let result = Handlers::sync_prospects(self, request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(Handlers::sync_prospects(self, &organisations, r).await)
     }
 
     async fn get_sync_status(
         &self,
         request: Request<GetSyncStatusRequest>,
     ) -> Result<Response<GetSyncStatusResponse>, Status> {
-        let result = self.sync_status(request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(self.sync_status(&organisations, r).await)
     }
 
     async fn get_sync_logs(
         &self,
         request: Request<ListWinLeadPlusSyncLogsRequest>,
     ) -> Result<Response<ListWinLeadPlusSyncLogsResponse>, Status> {
-        let result = self.sync_logs(request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(self.sync_logs(&organisations, r).await)
     }
 
     async fn test_connection(
         &self,
         request: Request<TestConnectionRequest>,
     ) -> Result<Response<TestConnectionResponse>, Status> {
-        let result = Handlers::test_connection(self, request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(Handlers::test_connection(self, &organisations, r).await)
     }
 
     async fn get_config(
         &self,
         request: Request<GetWinLeadPlusConfigRequest>,
     ) -> Result<Response<WinLeadPlusConfig>, Status> {
-        let result = Handlers::get_config(self, request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(Handlers::get_config(self, &organisations, r).await)
     }
 
     async fn save_config(
         &self,
         request: Request<UpdateWinLeadPlusConfigRequest>,
     ) -> Result<Response<WinLeadPlusConfig>, Status> {
-        let result = Handlers::save_config(self, request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(Handlers::save_config(self, &organisations, r).await)
     }
 
     async fn has_config(
         &self,
         request: Request<GetWinLeadPlusConfigRequest>,
     ) -> Result<Response<HasWinLeadPlusConfigResponse>, Status> {
-        let result = Handlers::has_config(self, request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(Handlers::has_config(self, &organisations, r).await)
     }
 }
 
@@ -425,28 +465,30 @@ impl WinLeadPlusSyncService for Handlers {
 impl ContratService for Handlers {
     async fn create(
         &self,
-        _request: Request<CreateContratRequest>,
+        request: Request<CreateContratRequest>,
     ) -> Result<Response<Contrat>, Status> {
+        service_kit::auth::caller(&request)?;
         respond(Err(read_only()))
     }
 
     async fn get(&self, request: Request<GetContratRequest>) -> Result<Response<Contrat>, Status> {
-        let result = self.get_contrat(request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(self.get_contrat(&organisations, r).await)
     }
 
     async fn get_by_reference(
         &self,
         request: Request<GetContratByReferenceRequest>,
     ) -> Result<Response<Contrat>, Status> {
-        let result = self.get_contrat_by_reference(request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(self.get_contrat_by_reference(&organisations, r).await)
     }
 
     async fn update(
         &self,
-        _request: Request<UpdateContratRequest>,
+        request: Request<UpdateContratRequest>,
     ) -> Result<Response<Contrat>, Status> {
+        service_kit::auth::caller(&request)?;
         respond(Err(read_only()))
     }
 
@@ -454,14 +496,15 @@ impl ContratService for Handlers {
         &self,
         request: Request<ListContratRequest>,
     ) -> Result<Response<ListContratResponse>, Status> {
-        let result = self.list_contrats(request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(self.list_contrats(&organisations, r).await)
     }
 
     async fn delete(
         &self,
-        _request: Request<DeleteContratRequest>,
+        request: Request<DeleteContratRequest>,
     ) -> Result<Response<DeleteResponse>, Status> {
+        service_kit::auth::caller(&request)?;
         respond(Err(read_only()))
     }
 
@@ -469,7 +512,7 @@ impl ContratService for Handlers {
         &self,
         request: Request<GetContratRequest>,
     ) -> Result<Response<ContratWithDetails>, Status> {
-        let result = self.get_contrat_with_details(request.into_inner()).await;
-        respond(result)
+        let (organisations, r) = open(request)?;
+        respond(self.get_contrat_with_details(&organisations, r).await)
     }
 }

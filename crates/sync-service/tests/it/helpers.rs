@@ -1,6 +1,8 @@
 //! `spawn_stack()`: the whole product for one test — client-core and sync-service running
 //! in-process on port 0 against fresh crm_core and crm_commercial databases, their own NATS
 //! subject prefix and stream, and a `winleadplus-sim` serving the test's prospects.
+//! sync-service runs without authentication unless [`Options::auth_secret`] is set; then
+//! [`Stack::with_token`] and [`Stack::member_of`] give clients that send a bearer token.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,12 +17,17 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
 use proto::clients::client_base_service_client::ClientBaseServiceClient;
 use proto::contrats::contrat_service_client::ContratServiceClient;
+use proto::tonic::metadata::{Ascii, MetadataValue};
+use proto::tonic::service::Interceptor;
+use proto::tonic::service::interceptor::InterceptedService;
 use proto::tonic::transport::Channel;
+use proto::tonic::{Request, Status};
 use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServiceClient;
 use proto::winleadplus::{
     SyncProspectsRequest, UpdateWinLeadPlusConfigRequest, WinLeadPlusSyncLog,
 };
 use serde_json::Value;
+use service_kit::auth::mint::hs256_token;
 use sync_service::config::{EncryptionKey, LogFormat};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +40,7 @@ pub struct Stack {
     pub core_db: TestDatabase,
     pub commercial_db: TestDatabase,
     pub sim: Sim,
+    /// sync-service's clients; they send no token.
     pub sync: WinLeadPlusSyncServiceClient<Channel>,
     pub contrats: ContratServiceClient<Channel>,
     pub clients: ClientBaseServiceClient<Channel>,
@@ -46,6 +54,29 @@ pub struct Stack {
     pub scheduler: Option<sync_service::scheduler::Scheduler>,
     core_app: Option<Running>,
     watcher: JoinHandle<()>,
+    sync_channel: Channel,
+    auth_secret: Option<&'static str>,
+}
+
+/// Sends `authorization: Bearer <token>` on every call (nothing without a token).
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// sync-service's clients calling as one caller.
+pub struct Clients {
+    pub sync: WinLeadPlusSyncServiceClient<InterceptedService<Channel, Bearer>>,
+    pub contrats: ContratServiceClient<InterceptedService<Channel, Bearer>>,
 }
 
 pub struct Running {
@@ -91,6 +122,10 @@ pub struct Options {
     pub max_record_kb: u64,
     pub read_idle_secs: u64,
     pub max_duration_secs: u64,
+    /// When set, sync-service verifies HS256 tokens signed with this secret (real
+    /// authentication); otherwise authentication is disabled and every call may see every
+    /// organisation.
+    pub auth_secret: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -104,6 +139,7 @@ impl Default for Options {
             max_record_kb: 256,
             read_idle_secs: 60,
             max_duration_secs: 3600,
+            auth_secret: None,
         }
     }
 }
@@ -188,9 +224,16 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         lease_timeout_secs: options.lease_timeout_secs,
         create_timeout_secs: 10,
         log_format: LogFormat::Pretty,
-        auth: service_kit::auth::AuthConfig {
-            disabled: true,
-            ..Default::default()
+        auth: match options.auth_secret {
+            Some(secret) => service_kit::auth::AuthConfig {
+                jwt_secret: Some(secret.into()),
+                disabled: false,
+                ..Default::default()
+            },
+            None => service_kit::auth::AuthConfig {
+                disabled: true,
+                ..Default::default()
+            },
         },
     };
     let app = sync_service::App::build(sync_config.clone())
@@ -223,7 +266,9 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     let sync_channel = channel(sync_grpc).await;
     Stack {
         sync: WinLeadPlusSyncServiceClient::new(sync_channel.clone()),
-        contrats: ContratServiceClient::new(sync_channel),
+        contrats: ContratServiceClient::new(sync_channel.clone()),
+        sync_channel,
+        auth_secret: options.auth_secret,
         clients: ClientBaseServiceClient::new(channel(core_grpc).await),
         core_db,
         commercial_db,
@@ -253,10 +298,36 @@ struct N {
 }
 
 impl Stack {
+    /// A token for a caller member of `organisations`, signed with the stack's secret.
+    pub fn token(&self, organisations: &[Uuid]) -> String {
+        let secret = self.auth_secret.expect("a stack with authentication");
+        hs256_token(secret, "tester", organisations, Duration::from_secs(600)).unwrap()
+    }
+
+    /// Clients sending `token` (none when `None`).
+    pub fn with_token(&self, token: Option<&str>) -> Clients {
+        let bearer = Bearer(token.map(|t| format!("Bearer {t}").parse().unwrap()));
+        Clients {
+            sync: WinLeadPlusSyncServiceClient::with_interceptor(
+                self.sync_channel.clone(),
+                bearer.clone(),
+            ),
+            contrats: ContratServiceClient::with_interceptor(self.sync_channel.clone(), bearer),
+        }
+    }
+
+    /// Clients of a member of `org` alone (of anybody when authentication is disabled).
+    pub fn member_of(&self, org: Uuid) -> Clients {
+        match self.auth_secret {
+            Some(_) => self.with_token(Some(&self.token(&[org]))),
+            None => self.with_token(None),
+        }
+    }
+
     /// Saves a config for `org` pointing at the simulator with its token.
     pub async fn configure(&self, org: Uuid) {
-        self.sync
-            .clone()
+        self.member_of(org)
+            .sync
             .save_config(UpdateWinLeadPlusConfigRequest {
                 organisation_id: Some(org.to_string()),
                 api_endpoint: Some(self.sim.prospects_url()),
@@ -271,8 +342,8 @@ impl Stack {
     /// Runs a sync through gRPC and returns (success, log).
     pub async fn sync_now(&self, org: Uuid, dry_run: bool) -> (bool, WinLeadPlusSyncLog) {
         let r = self
+            .member_of(org)
             .sync
-            .clone()
             .sync_prospects(SyncProspectsRequest {
                 organisation_id: org.to_string(),
                 dry_run,

@@ -17,3 +17,4 @@ mod hostile;
 mod spans;
 mod structure;
 mod sync;
+mod tenancy;
