@@ -1,11 +1,11 @@
-//! Domain values of client-core and the rules that make them valid: ids, the caller's
-//! organisation, e-mail, phone, dates, the list query. The gRPC layer builds these from
-//! requests; the database layer takes them.
+//! Domain values of client-core and the rules that make them valid: ids, e-mail, phone,
+//! dates, the list query. The gRPC layer builds these from requests; the database layer takes
+//! them.
 
 mod phone;
 
 use chrono::NaiveDate;
-use service_kit::auth::Organisations;
+use service_kit::auth::Tenant;
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -18,29 +18,6 @@ pub const SOURCE_WINLEADPLUS: &str = mapper::SOURCE;
 pub const DEFAULT_STATUT: &str = "ACTIF";
 /// `type_client` of a new client when none is given.
 pub const DEFAULT_TYPE_CLIENT: &str = "PARTICULIER";
-/// An organisation the caller may read and write: the only way to name the organisation a
-/// store method writes to or lists, so that a request's `organisation_id` cannot reach a query
-/// unchecked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallerOrganisation(Uuid);
-
-impl CallerOrganisation {
-    /// `organisation` if it is among the caller's `organisations`, else
-    /// [`Error::PermissionDenied`].
-    pub fn check(organisations: &Organisations, organisation: Uuid) -> Result<Self, Error> {
-        if organisations.contains(organisation) {
-            Ok(Self(organisation))
-        } else {
-            Err(Error::PermissionDenied { organisation })
-        }
-    }
-
-    /// The organisation's id.
-    pub fn id(self) -> Uuid {
-        self.0
-    }
-}
-
 /// Parses a required UUID field, naming the field in the error ([`service_kit::ids`] holds
 /// the rule).
 pub fn parse_uuid(field: &str, value: &str) -> Result<Uuid, Error> {
@@ -203,7 +180,7 @@ impl SortField {
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     /// Whose clients: one of the caller's organisations.
-    pub organisation: CallerOrganisation,
+    pub organisation: Tenant,
     /// Only this `statut`.
     pub statut: Option<String>,
     /// Only this company.
@@ -225,28 +202,6 @@ pub struct ListQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_organisation_is_the_callers_only_when_among_its_organisations() {
-        let [a, b] = [Uuid::new_v4(), Uuid::new_v4()];
-        let check = |organisations: &Organisations, organisation: Uuid, allowed: bool| {
-            let got = CallerOrganisation::check(organisations, organisation)
-                .map(CallerOrganisation::id)
-                .map_err(|e| e.to_string());
-            let expected = match allowed {
-                true => Ok(organisation),
-                false => Err(format!(
-                    "organisation {organisation} is not among the caller's organisations"
-                )),
-            };
-            assert_eq!(got, expected, "{organisations:?}");
-        };
-        let only_a = Organisations::Only([a].into_iter().collect());
-        check(&only_a, a, true);
-        check(&only_a, b, false);
-        check(&Organisations::Only(Default::default()), a, false);
-        check(&Organisations::All, b, true);
-    }
 
     #[test]
     fn emails_of_a_plausible_form_are_accepted_and_others_refused() {

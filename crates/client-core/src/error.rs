@@ -18,11 +18,8 @@ pub enum Error {
     /// The request names an organisation that is not among the caller's. Only for an
     /// organisation the caller sent; a client of another organisation asked for by id is
     /// [`Error::NotFound`], so that ids cannot be probed.
-    #[error("organisation {organisation} is not among the caller's organisations")]
-    PermissionDenied {
-        /// The organisation asked for.
-        organisation: Uuid,
-    },
+    #[error(transparent)]
+    PermissionDenied(#[from] service_kit::auth::Forbidden),
     /// The request is well formed but the client's state forbids it.
     #[error("{0}")]
     FailedPrecondition(String),

@@ -39,3 +39,9 @@ impl From<service_kit::fields::FieldError> for Error {
         Self::Invalid(e.to_string())
     }
 }
+
+impl From<service_kit::auth::Forbidden> for Error {
+    fn from(e: service_kit::auth::Forbidden) -> Self {
+        Self::PermissionDenied(e.to_string())
+    }
+}

@@ -14,7 +14,6 @@ pub mod metrics;
 pub mod nats;
 pub mod scheduler;
 pub mod startup;
-pub mod tenancy;
 pub mod winleadplus;
 
 pub use config::Config;

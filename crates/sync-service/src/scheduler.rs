@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::configs::ConfigStore;
 use crate::engine::{SyncEngine, SyncOutcome, Trigger};
-use crate::tenancy::Tenant;
+use service_kit::auth::Tenant;
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl Scheduler {
                         config.organisation_id,
                         engine
                             .sync(
-                                Tenant::internal(config.organisation_id),
+                                Tenant::trusted(config.organisation_id),
                                 false,
                                 Trigger::Scheduler,
                             )

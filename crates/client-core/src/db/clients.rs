@@ -1,5 +1,5 @@
 //! Reads and writes of CRM clients for the gRPC service. Every method is bounded by the
-//! caller: those that name an organisation take a [`CallerOrganisation`] the handler has
+//! caller: those that name an organisation take a [`Tenant`](service_kit::auth::Tenant) the handler has
 //! checked, those that take a client id take the caller's [`Organisations`] and filter by
 //! them in SQL, so that a client of another organisation is not found, like a missing one.
 
@@ -13,12 +13,12 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use diesel_async::RunQueryDsl;
-use service_kit::auth::Organisations;
+use service_kit::auth::{Organisations, Tenant};
 use uuid::Uuid;
 
 use super::models::{AddressRow, ClientPatchRow, ClientRow, NewClientRow};
 use super::{DbError, DbPool};
-use crate::domain::{CallerOrganisation, ListQuery, SortField, SourceFilter};
+use crate::domain::{ListQuery, SortField, SourceFilter};
 use crate::error::Error;
 
 diesel::define_sql_function! {
@@ -56,7 +56,7 @@ impl ClientStore {
     #[tracing::instrument(skip_all, fields(op = "create_client", organisation_id = %organisation.id()))]
     pub async fn create(
         &self,
-        organisation: CallerOrganisation,
+        organisation: Tenant,
         row: NewClientRow,
     ) -> Result<ClientWithAddresses, DbError> {
         let mut conn = self.pool.get().await?;
@@ -232,7 +232,7 @@ impl ClientStore {
     #[tracing::instrument(skip_all, fields(op = "search_clients", organisation_id = %organisation.id()))]
     pub async fn search(
         &self,
-        organisation: CallerOrganisation,
+        organisation: Tenant,
         telephone_normalized: Option<String>,
         nom: Option<String>,
     ) -> Result<Option<ClientWithAddresses>, DbError> {

@@ -252,7 +252,7 @@ impl PhoneColumns {
 
 /// A client created in the CRM (the `Create` RPC). `None` lets the column take its default.
 /// Its organisation is not here: [`ClientStore::create`](super::ClientStore::create) takes it
-/// as a checked [`CallerOrganisation`](crate::domain::CallerOrganisation).
+/// as a checked [`Tenant`](service_kit::auth::Tenant).
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = clientbases, check_for_backend(diesel::pg::Pg))]
 pub struct NewClientRow {

@@ -9,7 +9,7 @@ impl From<Error> for Status {
         match e {
             Error::Invalid(m) => Status::invalid_argument(m),
             Error::NotFound { .. } => Status::not_found(e.to_string()),
-            Error::PermissionDenied { .. } => Status::permission_denied(e.to_string()),
+            Error::PermissionDenied(forbidden) => forbidden.into(),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
             Error::Db(cause) => {
                 // The cause (SQL, connection) is for the operator, not the frontend.

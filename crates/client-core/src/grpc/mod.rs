@@ -18,16 +18,16 @@ use proto::clients::{
     SearchClientRequest, SearchClientResponse, UpdateClientBaseRequest,
 };
 use proto::tonic::{self, Request, Response, Status};
-use service_kit::auth::{Organisations, caller};
+use service_kit::auth::{Organisations, Tenant, caller};
 use service_kit::grpc::respond;
 use service_kit::paging::PageRequest;
 
 use crate::db::ClientStore;
 use crate::db::models::{ClientColumns, ClientPatchRow, NewClientRow, PhoneColumns};
 use crate::domain::{
-    CallerOrganisation, DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, Phone, SortField,
-    SourceFilter, optional_bic, optional_email, optional_iban, optional_text, parse_optional_date,
-    parse_optional_uuid, parse_uuid, required_text,
+    DEFAULT_STATUT, DEFAULT_TYPE_CLIENT, ListQuery, Phone, SortField, SourceFilter, optional_bic,
+    optional_email, optional_iban, optional_text, parse_optional_date, parse_optional_uuid,
+    parse_uuid, required_text,
 };
 use crate::error::Error;
 
@@ -50,7 +50,7 @@ impl ClientService {
         organisations: &Organisations,
         r: CreateClientBaseRequest,
     ) -> Result<ClientBase, Error> {
-        let organisation = CallerOrganisation::check(
+        let organisation = Tenant::checked(
             organisations,
             parse_uuid("organisation_id", &r.organisation_id)?,
         )?;
@@ -233,7 +233,7 @@ impl ClientService {
         organisations: &Organisations,
         r: ListClientsBaseRequest,
     ) -> Result<ListClientsBaseResponse, Error> {
-        let organisation = CallerOrganisation::check(
+        let organisation = Tenant::checked(
             organisations,
             parse_uuid("organisation_id", &r.organisation_id)?,
         )?;
@@ -269,7 +269,7 @@ impl ClientService {
         organisations: &Organisations,
         r: SearchClientRequest,
     ) -> Result<SearchClientResponse, Error> {
-        let organisation = CallerOrganisation::check(
+        let organisation = Tenant::checked(
             organisations,
             parse_uuid("organisation_id", &r.organisation_id)?,
         )?;

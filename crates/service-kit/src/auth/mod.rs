@@ -16,9 +16,11 @@ mod jwks;
 mod layer;
 #[cfg(any(test, feature = "mint"))]
 pub mod mint;
+mod tenant;
 
 pub use authenticator::{Authenticator, LEEWAY_SECS};
 pub use caller::{Caller, Organisations};
 pub use config::{AuthConfig, ConfigError, DEFAULT_ORG_CLAIM};
 pub use error::{AuthError, InvalidToken};
 pub use layer::{AuthLayer, AuthService, caller};
+pub use tenant::{Forbidden, Tenant};

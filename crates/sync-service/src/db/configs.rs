@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::models::ConfigRow;
 use super::{DbError, DbPool};
 use crate::domain::SyncConfig;
-use crate::tenancy::{Organisations, Tenant, scope};
+use service_kit::auth::{Organisations, Tenant};
 
 /// A change to a config: `None` keeps the current value.
 #[derive(Debug, Clone, Default, AsChangeset)]
@@ -42,7 +42,7 @@ fn is_due(now: DateTime<Utc>) -> Box<dyn BoxableExpression<cfg::table, Pg, SqlTy
 fn owned_by(
     organisations: &Organisations,
 ) -> Box<dyn BoxableExpression<cfg::table, Pg, SqlType = Bool>> {
-    match scope(organisations) {
+    match organisations.scope() {
         Some(ids) => Box::new(cfg::organisation_id.eq_any(ids)),
         None => Box::new(true.into_sql::<Bool>()),
     }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::models::{ContratRow, LigneRow};
 use super::{DbError, DbPool};
 use crate::domain::{Contrat, ContratLigne, ContratWithLignes};
-use crate::tenancy::{Organisations, Tenant, scope};
+use service_kit::auth::{Organisations, Tenant};
 
 /// A contract to write, with its client and lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,7 +349,7 @@ async fn get_on(
     id: Uuid,
 ) -> Result<Option<ContratRow>, DbError> {
     let mut q = c::table.filter(c::id.eq(id)).into_boxed();
-    if let Some(scope) = scope(organisations) {
+    if let Some(scope) = organisations.scope() {
         q = q.filter(c::organisation_id.eq_any(scope));
     }
     Ok(q.select(ContratRow::as_select())

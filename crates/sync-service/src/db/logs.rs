@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::models::{LogRow, LogStatus};
 use super::{DbError, DbPool};
 use crate::domain::{SyncLog, SyncStatus};
-use crate::tenancy::Tenant;
+use service_kit::auth::Tenant;
 
 /// Counters and bounded messages of a run, as written to its log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]

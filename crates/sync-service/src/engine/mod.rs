@@ -28,8 +28,8 @@ use crate::domain::{Endpoint, SyncConfig, SyncLog, SyncStatus};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::nats::{ClientEvents, EventError};
-use crate::tenancy::Tenant;
 use crate::winleadplus::{FetchError, Record, WinLeadPlusClient};
+use service_kit::auth::Tenant;
 
 /// What started a sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,8 +37,8 @@ use crate::db::logs::LogStore;
 use crate::domain::{self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint, SyncStatus};
 use crate::engine::{SyncEngine, SyncOutcome, Trigger};
 use crate::error::Error;
-use crate::tenancy::{Organisations, Tenant};
 use crate::winleadplus::WinLeadPlusClient;
+use service_kit::auth::{Organisations, Tenant};
 
 /// Logs returned by `GetSyncLogs` when the caller gives no limit.
 pub const DEFAULT_LOG_LIMIT: i64 = 10;
@@ -81,7 +81,7 @@ impl Handlers {
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|org| Tenant::checked(organisations, domain::organisation_id(org)?))
+            .map(|org| requested(organisations, org))
             .transpose()?;
         let api_endpoint = r
             .api_endpoint
@@ -381,7 +381,10 @@ impl Handlers {
 
 /// The organisation a request names, parsed, and checked against the caller's.
 fn requested(organisations: &Organisations, organisation_id: &str) -> Result<Tenant, Error> {
-    Tenant::checked(organisations, domain::organisation_id(organisation_id)?)
+    Ok(Tenant::checked(
+        organisations,
+        domain::organisation_id(organisation_id)?,
+    )?)
 }
 
 /// The caller's organisations and the request's message. The kit's auth layer puts the
