@@ -88,6 +88,42 @@ impl TestDatabase {
         self.db
     }
 
+    /// The number a query returns (one `bigint` column named `n`), for assertions.
+    #[allow(clippy::panic, reason = "a test helper: failing loudly is its job")]
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        use diesel_async::AsyncConnection;
+        let mut conn = match AsyncPgConnection::establish(&self.url).await {
+            Ok(conn) => conn,
+            Err(e) => panic!("cannot connect to {}: {e}", self.name),
+        };
+        match diesel::sql_query(sql).get_result::<N>(&mut conn).await {
+            Ok(row) => row.n,
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
+
+    /// Waits until [`count`](Self::count) of `sql` gives `expected` (what another task or
+    /// service writes asynchronously), failing after 20 s with the last value seen.
+    #[allow(clippy::panic, reason = "a test helper: failing loudly is its job")]
+    pub async fn eventually(&self, sql: &str, expected: i64) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let n = self.count(sql).await;
+            if n == expected {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("{sql} gave {n}, expected {expected}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Drops the database now, reporting failures (which `Drop` can only log).
     pub async fn cleanup(mut self) -> Result<(), Error> {
         self.dropped = true;

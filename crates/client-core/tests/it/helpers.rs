@@ -8,9 +8,7 @@ use client_core::config::LogFormat;
 use client_core::{App, Config};
 use crm_db::Database;
 use crm_db::testing::TestDatabase;
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use proto::clients::client_base_service_client::ClientBaseServiceClient;
 use proto::events::{
     AddressData, ClientCreate, ClientCreateBatch, ClientCreateBatchReply, ClientData, ClientUpdated,
@@ -144,17 +142,7 @@ impl TestApp {
 
     /// Runs a query returning one `n` bigint column.
     pub async fn count(&self, sql: &str) -> i64 {
-        #[derive(QueryableByName)]
-        struct N {
-            #[diesel(sql_type = BigInt)]
-            n: i64,
-        }
-        let mut conn = self.conn().await;
-        diesel::sql_query(sql)
-            .get_result::<N>(&mut conn)
-            .await
-            .unwrap()
-            .n
+        self.db.count(sql).await
     }
 
     /// Sends a create batch and waits for the reply.
@@ -185,20 +173,9 @@ impl TestApp {
             .unwrap();
     }
 
-    /// Waits until `sql` (one bigint `n`) returns `expected`, at most 15 s.
+    /// Waits until `sql` (one bigint `n`) returns `expected`, at most 20 s.
     pub async fn eventually(&self, sql: &str, expected: i64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let n = self.count(sql).await;
-            if n == expected {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{sql} gave {n}, expected {expected}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.db.eventually(sql, expected).await;
     }
 
     /// Stops the service if running, deletes the stream, drops the database.

@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use crm_db::Database;
 use crm_db::testing::TestDatabase;
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
 use proto::clients::client_base_service_client::ClientBaseServiceClient;
@@ -291,12 +289,6 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     }
 }
 
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 impl Stack {
     /// A token for a caller member of `organisations`, signed with the stack's secret.
     pub fn token(&self, organisations: &[Uuid]) -> String {
@@ -355,11 +347,11 @@ impl Stack {
     }
 
     pub async fn core_count(&self, sql: &str) -> i64 {
-        count(self.core_db.url(), sql).await
+        self.core_db.count(sql).await
     }
 
     pub async fn commercial_count(&self, sql: &str) -> i64 {
-        count(self.commercial_db.url(), sql).await
+        self.commercial_db.count(sql).await
     }
 
     /// Runs a statement on crm_commercial (a test's own constraint, say).
@@ -372,18 +364,7 @@ impl Stack {
 
     /// Waits until a crm_core count reaches `expected` (updates are applied asynchronously).
     pub async fn core_eventually(&self, sql: &str, expected: i64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let n = self.core_count(sql).await;
-            if n == expected {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{sql} gave {n}, expected {expected}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.core_db.eventually(sql, expected).await;
     }
 
     /// Messages published on the client subjects so far (after letting in-flight ones land).
@@ -417,15 +398,6 @@ impl Stack {
         self.core_db.cleanup().await.unwrap();
         self.commercial_db.cleanup().await.unwrap();
     }
-}
-
-async fn count(url: &str, sql: &str) -> i64 {
-    let mut conn = AsyncPgConnection::establish(url).await.unwrap();
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut conn)
-        .await
-        .unwrap()
-        .n
 }
 
 /// The value of one sample of a Prometheus text exposition.
