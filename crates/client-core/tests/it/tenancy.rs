@@ -401,7 +401,8 @@ async fn every_rpc_without_a_token_is_unauthenticated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forged_token_or_a_bypass_header_gets_nothing_and_a_group_path_names_an_organisation() {
+async fn forged_expired_or_unsigned_tokens_and_a_bypass_header_get_nothing_health_is_open_and_a_group_path_names_an_organisation()
+ {
     let app = spawn_authenticating_app().await;
     let org = Uuid::new_v4();
     let client = create(&app, org, "Dupont").await;
@@ -423,6 +424,47 @@ async fn a_forged_token_or_a_bypass_header_gets_nothing_and_a_group_path_names_a
         .insert("x-internal-service", "client-core".parse().unwrap());
     let status = app.grpc.clone().get(request).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+
+    // Expired beyond the 60 s leeway, and unsigned (`alg: none`).
+    let expired = mint::hs256_sign(
+        SECRET,
+        &serde_json::json!({"sub": "x", "exp": 1_000_000_000u64, "organisations": [org.to_string()]}),
+    )
+    .unwrap();
+    let unsigned = {
+        use base64::Engine;
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.",
+            b64(serde_json::json!({"alg": "none", "typ": "JWT"})),
+            b64(
+                serde_json::json!({"sub": "x", "exp": 4_102_444_800u64, "organisations": [org.to_string()]})
+            )
+        )
+    };
+    for (what, token) in [("expired", expired), ("alg none", unsigned)] {
+        let mut request = Request::new(get());
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let status = app.grpc.clone().get(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{what}: {status:?}");
+    }
+
+    // Health checks need no token.
+    let health = tonic_health::pb::health_client::HealthClient::new(app.channel.clone())
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "clients.ClientBaseService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        health.status(),
+        tonic_health::pb::health_check_response::ServingStatus::Serving
+    );
 
     // Keycloak's group path `/orgs/<uuid>` counts as the organisation.
     let grouped = mint::hs256_sign(
