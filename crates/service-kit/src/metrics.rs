@@ -10,9 +10,6 @@ use prometheus_client::registry::Registry;
 
 use crate::grpc::RpcMetrics;
 
-/// A hook called once per statement sent, for the database pool.
-pub type StatementHook = Arc<dyn Fn() + Send + Sync>;
-
 /// The shared metrics of one service instance (cheap to clone).
 #[derive(Clone)]
 pub struct ServiceMetrics {
@@ -52,8 +49,8 @@ impl ServiceMetrics {
         self.rpcs.clone()
     }
 
-    /// A hook counting statements, for the database pool.
-    pub fn statement_hook(&self) -> StatementHook {
+    /// A hook counting statements, for the database pool (`crm_db::pool::StatementHook`).
+    pub fn statement_hook(&self) -> Arc<dyn Fn() + Send + Sync> {
         let statements = self.statements.clone();
         Arc::new(move || {
             statements.inc();

@@ -37,11 +37,14 @@ fn as_member<T>(organisations: &[Uuid], message: T) -> Request<T> {
         Duration::from_secs(300),
     )
     .unwrap();
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
+    with_token(&token, message)
+}
+
+/// `message` sent with `token` as its bearer token.
+fn with_token<T>(token: &str, message: T) -> Request<T> {
+    mint::Bearer::new(token)
+        .unwrap()
+        .authorize(Request::new(message))
 }
 
 fn manual(org: Uuid, nom: &str) -> CreateClientBaseRequest {
@@ -412,10 +415,7 @@ async fn forged_expired_or_unsigned_tokens_and_a_bypass_header_get_nothing_healt
 
     // Signed with another secret; and the old services' bypass header with no token.
     let forged = mint::hs256_token("not the secret", "x", &[org], Duration::from_secs(60)).unwrap();
-    let mut request = Request::new(get());
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {forged}").parse().unwrap());
+    let request = with_token(&forged, get());
     let status = app.grpc.clone().get(request).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     let mut request = Request::new(get());
@@ -445,10 +445,7 @@ async fn forged_expired_or_unsigned_tokens_and_a_bypass_header_get_nothing_healt
         )
     };
     for (what, token) in [("expired", expired), ("alg none", unsigned)] {
-        let mut request = Request::new(get());
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let request = with_token(&token, get());
         let status = app.grpc.clone().get(request).await.unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{what}: {status:?}");
     }
@@ -476,12 +473,13 @@ async fn forged_expired_or_unsigned_tokens_and_a_bypass_header_get_nothing_healt
         }),
     )
     .unwrap();
-    let mut request = Request::new(get());
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {grouped}").parse().unwrap(),
-    );
-    let found = app.grpc.clone().get(request).await.unwrap().into_inner();
+    let found = app
+        .grpc
+        .clone()
+        .get(with_token(&grouped, get()))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((found.id, found.nom), (client.id, "Dupont".to_owned()));
     app.cleanup().await;
 }

@@ -15,7 +15,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
 use proto::clients::client_base_service_client::ClientBaseServiceClient;
 use proto::contrats::contrat_service_client::ContratServiceClient;
-use proto::tonic::metadata::{Ascii, MetadataValue};
 use proto::tonic::service::Interceptor;
 use proto::tonic::service::interceptor::InterceptedService;
 use proto::tonic::transport::Channel;
@@ -25,7 +24,7 @@ use proto::winleadplus::{
     SyncProspectsRequest, UpdateWinLeadPlusConfigRequest, WinLeadPlusSyncLog,
 };
 use serde_json::Value;
-use service_kit::auth::mint::hs256_token;
+use service_kit::auth::mint::{self, hs256_token};
 use sync_service::config::{EncryptionKey, LogFormat};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -56,18 +55,16 @@ pub struct Stack {
     auth_secret: Option<&'static str>,
 }
 
-/// Sends `authorization: Bearer <token>` on every call (nothing without a token).
+/// Sends the kit's `authorization: Bearer <token>` on every call (nothing without a token).
 #[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
+pub struct Bearer(Option<mint::Bearer>);
 
 impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        Ok(request)
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        Ok(match &self.0 {
+            Some(bearer) => bearer.authorize(request),
+            None => request,
+        })
     }
 }
 
@@ -298,7 +295,7 @@ impl Stack {
 
     /// Clients sending `token` (none when `None`).
     pub fn with_token(&self, token: Option<&str>) -> Clients {
-        let bearer = Bearer(token.map(|t| format!("Bearer {t}").parse().unwrap()));
+        let bearer = Bearer(token.map(|t| mint::Bearer::new(t).unwrap()));
         Clients {
             sync: WinLeadPlusSyncServiceClient::with_interceptor(
                 self.sync_channel.clone(),
@@ -408,4 +405,16 @@ pub fn sample(text: &str, name: &str) -> u64 {
                 .and_then(|rest| rest.trim().parse::<f64>().ok())
         })
         .map_or(0, |v| v as u64)
+}
+
+/// A sync log's counters, in the order the tests compare them: total, created, updated,
+/// skipped, failed.
+pub fn counters(log: &proto::winleadplus::WinLeadPlusSyncLog) -> (i32, i32, i32, i32, i32) {
+    (
+        log.total_prospects,
+        log.created,
+        log.updated,
+        log.skipped,
+        log.failed,
+    )
 }
