@@ -6,6 +6,11 @@
 //! engine's fetch and recording tasks, client-core's responder) is then polled on this thread,
 //! where the collecting subscriber is the default, while the other tests of the binary keep
 //! theirs.
+//!
+//! A scoped subscriber meets a race in tracing's callsite cache: another test that opens a
+//! `sync` span for the first time while this one installs its subscriber can cache that
+//! callsite as "never interested" for the whole binary. Rebuilding the cache once the stack
+//! is up, right before the sync, makes every callsite ask this subscriber again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -113,6 +118,7 @@ async fn a_paginated_sync_leaves_a_span_per_page_store_operation_and_nats_batch(
     stack.sim.set_shape(Shape::Paginated { page_size: 10 });
     let org = Uuid::new_v4();
     stack.configure(org).await;
+    tracing_core::callsite::rebuild_interest_cache();
 
     let (success, log) = stack.sync_now(org, false).await;
     stack.cleanup().await;
