@@ -14,6 +14,7 @@ mod contrats;
 mod faults;
 mod helpers;
 mod hostile;
+mod logs;
 mod spans;
 mod structure;
 mod sync;
