@@ -1,5 +1,6 @@
-//! `cargo xtask dead-letters list|replay`: what client-core gave up on (kept in crm_core
-//! with payload and last error), and sending it again once the cause is fixed.
+//! `cargo xtask dead-letters list|replay|purge`: what client-core gave up on (kept in
+//! crm_core with payload and last error), sending it again once the cause is fixed, and
+//! deleting what is past retention now rather than at client-core's next hourly purge.
 
 #![allow(clippy::print_stdout, reason = "a command-line task reports on stdout")]
 
@@ -21,6 +22,12 @@ pub(crate) enum Command {
     Replay {
         /// Ids to replay; none means every pending dead letter.
         ids: Vec<Uuid>,
+    },
+    /// Delete dead letters older than the retention, replayed or not.
+    Purge {
+        /// Days kept (client-core's own setting by default).
+        #[arg(long, env = "CORE_DEAD_LETTER_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
     },
 }
 
@@ -51,6 +58,15 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
                     l.last_error
                 );
             }
+        }
+        Command::Purge { days } => {
+            let purged = client_core::retention::purge_dead_letters(
+                &store,
+                chrono::Duration::days(i64::from(days)),
+            )
+            .await
+            .context("cannot purge dead letters")?;
+            println!("{purged} dead letters older than {days} days purged");
         }
         Command::Replay { ids } => {
             let nats_url =

@@ -143,6 +143,8 @@ impl Stack {
             consumer: "client-core".to_owned(),
             max_deliver: 5,
             update_batch: 512,
+            stream_max_age_hours: 168,
+            dead_letter_retention_days: 30,
             log_format: CoreLogFormat::Pretty,
             auth: auth.clone(),
         })

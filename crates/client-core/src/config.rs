@@ -66,6 +66,15 @@ pub struct Config {
     #[arg(long, env = "CORE_UPDATE_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=5000))]
     pub update_batch: u16,
 
+    /// Hours the update stream keeps a message (its `max_age`): updates carry personal data,
+    /// and one older than this would be stale anyway.
+    #[arg(long, env = "CORE_STREAM_MAX_AGE_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub stream_max_age_hours: u64,
+
+    /// Days a dead letter is kept (replayed or not) before the hourly purge deletes it.
+    #[arg(long, env = "CORE_DEAD_LETTER_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub dead_letter_retention_days: u32,
+
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
@@ -79,5 +88,15 @@ impl Config {
     /// The full name of a subject under this instance's prefix.
     pub fn subject(&self, subject: &str) -> String {
         proto::subjects::prefixed(&self.nats_subject_prefix, subject)
+    }
+
+    /// How long the update stream keeps a message.
+    pub fn stream_max_age(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.stream_max_age_hours.saturating_mul(3600))
+    }
+
+    /// How long a dead letter is kept.
+    pub fn dead_letter_retention(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.dead_letter_retention_days))
     }
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod grpc;
 pub mod metrics;
 pub mod nats;
+pub mod retention;
 pub mod startup;
 
 pub use config::Config;

@@ -20,6 +20,7 @@ struct Inner {
     base: ServiceMetrics,
     events: Family<EventLabels, Counter>,
     pending: Gauge<u64, AtomicU64>,
+    purged: Counter,
 }
 
 /// The metrics of one client-core instance (cheap to clone; no global registry).
@@ -48,6 +49,7 @@ impl Metrics {
         let registry = registering.registry();
         let events = Family::<EventLabels, Counter>::default();
         let pending = Gauge::<u64, AtomicU64>::default();
+        let purged = Counter::default();
         registry.register(
             "core_events",
             "NATS events by kind (create, update) and outcome (applied, ignored, failed, dead_lettered)",
@@ -58,10 +60,16 @@ impl Metrics {
             "Updates waiting in the JetStream consumer, as last seen",
             pending.clone(),
         );
+        registry.register(
+            "core_dead_letters_purged",
+            "Dead letters deleted by the retention purge (CORE_DEAD_LETTER_RETENTION_DAYS)",
+            purged.clone(),
+        );
         Self(Arc::new(Inner {
             base: registering.finish(),
             events,
             pending,
+            purged,
         }))
     }
 
@@ -90,6 +98,13 @@ impl Metrics {
     /// Counts an event stored as a dead letter.
     pub fn events_dead_lettered(&self, kind: &'static str) {
         self.event(kind, "dead_lettered");
+    }
+
+    /// Counts dead letters purged.
+    pub fn dead_letters_purged(&self, purged: usize) {
+        self.0
+            .purged
+            .inc_by(u64::try_from(purged).unwrap_or(u64::MAX));
     }
 
     /// Records the consumer's pending count.

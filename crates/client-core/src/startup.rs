@@ -18,6 +18,7 @@ use crate::db::{self, ClientStore, DbPool, DeadLetterStore, EventStore};
 use crate::grpc::{ClientBaseServiceServer, ClientService};
 use crate::metrics::Metrics;
 use crate::nats::{self, CreateResponder, UpdateConsumer, ensure_update_stream};
+use crate::retention;
 
 /// A client-core ready to run: listeners bound, connections open.
 pub struct App {
@@ -29,6 +30,8 @@ pub struct App {
     metrics: Metrics,
     /// Checks every gRPC caller (the layer in front of every service).
     authenticator: Authenticator,
+    /// How long dead letters are kept.
+    dead_letter_retention: chrono::Duration,
 }
 
 impl App {
@@ -48,7 +51,13 @@ impl App {
         .await?;
         let nats = nats::connect(&config.nats_url, "client-core").await?;
         let update_subject = config.subject(proto::subjects::CLIENT_UPDATE);
-        let stream = ensure_update_stream(&nats, &config.stream, &update_subject).await?;
+        let stream = ensure_update_stream(
+            &nats,
+            &config.stream,
+            &update_subject,
+            config.stream_max_age(),
+        )
+        .await?;
         let consumer = UpdateConsumer::open(
             &stream,
             &config.consumer,
@@ -76,6 +85,7 @@ impl App {
             responder,
             metrics,
             authenticator,
+            dead_letter_retention: config.dead_letter_retention(),
         })
     }
 
@@ -105,6 +115,7 @@ impl App {
             responder,
             metrics,
             authenticator,
+            dead_letter_retention,
         } = self;
         // One part failing stops the whole service: better a restart than half a service.
         let stop = shutdown.child_token();
@@ -113,6 +124,12 @@ impl App {
         let grpc = GrpcServer::new(metrics.rpc(), authenticator)
             .reflect(proto::FILE_DESCRIPTOR_SET)
             .add_service(ClientBaseServiceServer::new(service));
+        let purge = retention::run(
+            DeadLetterStore::new(pool.clone()),
+            dead_letter_retention,
+            metrics.clone(),
+            stop.clone(),
+        );
         let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
         let ops = Ops::new(metrics.registry(), checks);
 
@@ -120,6 +137,7 @@ impl App {
             .servers(listeners, grpc, ops)
             .add("create responder", responder.run(stop.clone()))
             .add("update consumer", consumer.run(stop))
+            .add("dead-letter purge", purge)
             .run()
             .await;
         if let Err(e) = nats.flush().await {

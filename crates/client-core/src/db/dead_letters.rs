@@ -1,7 +1,7 @@
 //! Dead letters: events client-core gave up on, kept with their payload and last error so
 //! an operator can list and replay them.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use crm_db::core::schema::dead_letters;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -59,6 +59,17 @@ impl DeadLetterStore {
             q.order_by((dead_letters::created_at.asc(), dead_letters::id.asc()))
                 .select(DeadLetterRow::as_select())
                 .load(&mut conn)
+                .await?,
+        )
+    }
+
+    /// Deletes the dead letters stored before `cutoff`, replayed or not; how many went.
+    #[tracing::instrument(skip_all, fields(op = "purge_dead_letters", %cutoff))]
+    pub async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<usize, DbError> {
+        let mut conn = self.pool.get().await?;
+        Ok(
+            diesel::delete(dead_letters::table.filter(dead_letters::created_at.lt(cutoff)))
+                .execute(&mut conn)
                 .await?,
         )
     }

@@ -19,22 +19,55 @@ use crate::db::{DeadLetterStore, EventStore, UpdateOutcome};
 use crate::events::UpdateCommand;
 use crate::metrics::Metrics;
 
-/// Creates the stream of updates if missing: it captures exactly `subject`.
+/// The window in which JetStream drops a re-sent update with the same `Nats-Msg-Id`.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// Creates the stream of updates if missing: it captures exactly `subject` and keeps a
+/// message at most `max_age`. An existing stream keeps its other settings (replicas,
+/// storage, limits an operator chose) and is updated only where these three differ.
 pub async fn ensure_update_stream(
     nats: &async_nats::Client,
     stream_name: &str,
     subject: &str,
+    max_age: Duration,
 ) -> anyhow::Result<stream::Stream> {
-    jetstream::new(nats.clone())
+    let js = jetstream::new(nats.clone());
+    let cannot = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!("cannot create or open stream {stream_name}: {e}")
+    };
+    let mut stream = js
         .get_or_create_stream(stream::Config {
             name: stream_name.to_owned(),
             subjects: vec![subject.to_owned()],
             // Nats-Msg-Id dedupe of re-sent updates (a sync re-run after a crash).
-            duplicate_window: Duration::from_secs(120),
+            duplicate_window: DUPLICATE_WINDOW,
+            max_age,
             ..Default::default()
         })
         .await
-        .map_err(|e| anyhow::anyhow!("cannot create or open stream {stream_name}: {e}"))
+        .map_err(|e| cannot(&e))?;
+    let current = stream.info().await.map_err(|e| cannot(&e))?.config.clone();
+    let subjects = vec![subject.to_owned()];
+    if current.max_age != max_age
+        || current.subjects != subjects
+        || current.duplicate_window != DUPLICATE_WINDOW
+    {
+        tracing::info!(
+            stream = stream_name,
+            max_age_secs = max_age.as_secs(),
+            was_secs = current.max_age.as_secs(),
+            "updating the update stream's retention and subjects"
+        );
+        js.update_stream(stream::Config {
+            subjects,
+            max_age,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..current
+        })
+        .await
+        .map_err(|e| cannot(&e))?;
+    }
+    Ok(stream)
 }
 
 /// What one step of the consumer did.

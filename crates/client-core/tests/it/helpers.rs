@@ -62,6 +62,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         consumer: "client-core".into(),
         max_deliver: 3,
         update_batch: 64,
+        stream_max_age_hours: 168,
+        dead_letter_retention_days: 30,
         log_format: LogFormat::Pretty,
         auth: service_kit::auth::AuthConfig {
             disabled: true,
@@ -138,6 +140,15 @@ impl TestApp {
 
     pub async fn conn(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(self.db.url()).await.unwrap()
+    }
+
+    /// Runs a statement on the database (a test's own set-up).
+    pub async fn execute(&self, sql: &str) {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query(sql)
+            .execute(&mut self.conn().await)
+            .await
+            .unwrap();
     }
 
     /// Runs a query returning one `n` bigint column.

@@ -15,4 +15,5 @@ mod grpc;
 mod helpers;
 mod linking;
 mod ops;
+mod retention;
 mod tenancy;

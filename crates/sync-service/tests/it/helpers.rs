@@ -167,6 +167,8 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         consumer: "client-core".into(),
         max_deliver: 3,
         update_batch: 256,
+        stream_max_age_hours: 168,
+        dead_letter_retention_days: 30,
         log_format: client_core::config::LogFormat::Pretty,
         auth: service_kit::auth::AuthConfig {
             disabled: true,
