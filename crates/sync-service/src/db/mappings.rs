@@ -1,5 +1,7 @@
-//! `winleadplus_mappings`: what each prospect became (client, contracts) and the hash of
-//! the data last applied.
+//! `winleadplus_mappings`: what each prospect became (client, contracts), the hash of the
+//! data last applied, and the last `source_version` sent for it. Versions only grow: an
+//! update's version is reserved here, before it is published, from the database's one clock
+//! and the previous version (ARCHITECTURE.md, "NATS": core applies only newer versions).
 
 use std::collections::HashMap;
 
@@ -19,6 +21,11 @@ pub struct Known {
     /// Hash of the data last applied.
     pub data_hash: String,
 }
+
+/// The next version of a client's data in microseconds: the database's clock, or one past
+/// the previous version when that is ahead (a replica's clock ran fast when it was sent).
+const NEXT_VERSION: &str =
+    "GREATEST(source_version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)";
 
 /// A mapping to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +66,41 @@ pub async fn load(pool: &DbPool, organisation_id: Uuid) -> Result<HashMap<i64, K
         .collect())
 }
 
-/// Upserts mappings in one statement (inside the batch transaction).
+/// Reserves the next version of each of `prospects` (mapped prospects of the organisation)
+/// before their updates are published, in one statement: every version is above any sent
+/// before for that prospect, whichever replica sent it and whatever its clock said. A
+/// version reserved but never published is only a gap.
+#[tracing::instrument(name = "db", skip_all, fields(op = "reserve_versions", batch = prospects.len()))]
+pub async fn reserve_versions(
+    pool: &DbPool,
+    organisation_id: Uuid,
+    prospects: &[i64],
+) -> Result<HashMap<i64, i64>, DbError> {
+    #[derive(QueryableByName)]
+    struct Reserved {
+        #[diesel(sql_type = BigInt)]
+        prospect: i64,
+        #[diesel(sql_type = BigInt)]
+        version: i64,
+    }
+    if prospects.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut conn = pool.get().await?;
+    let rows: Vec<Reserved> = diesel::sql_query(format!(
+        "UPDATE winleadplus_mappings SET source_version = {NEXT_VERSION} \
+         WHERE organisation_id = $1 AND winleadplus_prospect_id = ANY($2) \
+         RETURNING winleadplus_prospect_id AS prospect, source_version AS version"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(organisation_id)
+    .bind::<Array<BigInt>, _>(prospects)
+    .load(&mut conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.prospect, r.version)).collect())
+}
+
+/// Upserts mappings in one statement (inside the batch transaction). A mapping's version
+/// never goes back: a batch recorded late keeps the newer version another run reserved.
 #[tracing::instrument(name = "db", skip_all, fields(op = "upsert_mappings", batch = rows.len()))]
 pub(crate) async fn upsert_on(
     conn: &mut AsyncPgConnection,
@@ -89,7 +130,8 @@ pub(crate) async fn upsert_on(
          FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::bigint[]) AS u(p, c, ids, h, v) \
          ON CONFLICT (organisation_id, winleadplus_prospect_id) DO UPDATE SET \
            crm_client_id = EXCLUDED.crm_client_id, crm_contrat_ids = EXCLUDED.crm_contrat_ids, \
-           data_hash = EXCLUDED.data_hash, source_version = EXCLUDED.source_version, \
+           data_hash = EXCLUDED.data_hash, \
+           source_version = GREATEST(winleadplus_mappings.source_version, EXCLUDED.source_version), \
            last_synced_at = EXCLUDED.last_synced_at, updated_at = now()",
     )
     .bind::<diesel::sql_types::Uuid, _>(organisation_id)

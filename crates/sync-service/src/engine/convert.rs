@@ -62,14 +62,20 @@ pub(crate) fn create_item(
 }
 
 /// The update event of a changed prospect, and its `Nats-Msg-Id`
-/// (`{organisation}:{prospect}:{data_hash}`: the same data is never applied twice).
+/// (`{organisation}:{prospect}:{data_hash}:{source_version}`): JetStream drops only a second
+/// copy of this very publication.
 pub(crate) fn update_event(
     organisation_id: Uuid,
     client_id: Uuid,
     p: &MappedProspect,
     source_version: i64,
 ) -> (String, ClientUpdated) {
-    let msg_id = format!("{organisation_id}:{}:{}", p.external_id, p.data_hash);
+    // Unique per publication: the version makes an A→B→A change a new message, which
+    // JetStream's duplicate window would otherwise drop as the first A again.
+    let msg_id = format!(
+        "{organisation_id}:{}:{}:{source_version}",
+        p.external_id, p.data_hash
+    );
     let event = ClientUpdated {
         client_id: client_id.to_string(),
         organisation_id: organisation_id.to_string(),

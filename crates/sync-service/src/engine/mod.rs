@@ -130,6 +130,9 @@ pub enum RunError {
     /// The organisation's mappings could not be read.
     #[error("cannot read the organisation's mappings: {0}")]
     Mappings(DbError),
+    /// The versions of a batch of updates could not be reserved (nothing was published).
+    #[error("cannot reserve the versions of a batch of updates: {0}")]
+    Versions(DbError),
     /// A batch could not be recorded at all.
     #[error(transparent)]
     Record(#[from] RecordError),
@@ -479,13 +482,15 @@ impl SyncEngine {
         }
 
         // Publish first, record second: a crash in between re-sends next time, harmlessly.
-        let source_version = Utc::now().timestamp_micros();
-        let mut applied: Vec<(Uuid, MappedProspect, Published)> =
+        // A new client's first version is this clock's; its mapping keeps it, and every
+        // later version is reserved above it.
+        let created_version = Utc::now().timestamp_micros();
+        let mut applied: Vec<(Uuid, MappedProspect, Published, i64)> =
             Vec::with_capacity(creates.len() + updates.len());
         if !creates.is_empty() {
             let items = creates
                 .iter()
-                .map(|p| convert::create_item(run.organisation_id, p, source_version))
+                .map(|p| convert::create_item(run.organisation_id, p, created_version))
                 .collect();
             let started = Instant::now();
             let results = inner.events.create(items).await?;
@@ -500,7 +505,7 @@ impl SyncEngine {
                         Ok(client_id) => {
                             run.counts.created += 1;
                             inner.metrics.prospect("created");
-                            applied.push((client_id, p, Published::Created));
+                            applied.push((client_id, p, Published::Created, created_version));
                         }
                         Err(_) => run.fail(
                             &p.external_id.to_string(),
@@ -519,19 +524,40 @@ impl SyncEngine {
             }
         }
         if !updates.is_empty() {
-            let events = updates
-                .iter()
-                .map(|(client_id, p)| {
-                    convert::update_event(run.organisation_id, *client_id, p, source_version)
-                })
-                .collect();
+            let ids: Vec<i64> = updates.iter().map(|(_, p)| p.external_id.get()).collect();
+            let versions = mappings::reserve_versions(&inner.pool, run.organisation_id, &ids)
+                .await
+                .map_err(RunError::Versions)?;
+            let mut publish = Vec::with_capacity(updates.len());
+            let mut events = Vec::with_capacity(updates.len());
+            for (client_id, p) in updates {
+                match versions.get(&p.external_id.get()) {
+                    Some(&version) => {
+                        events.push(convert::update_event(
+                            run.organisation_id,
+                            client_id,
+                            &p,
+                            version,
+                        ));
+                        publish.push((client_id, p, version));
+                    }
+                    // Its mapping went away since the diff: nothing to update.
+                    None => {
+                        inner.metrics.prospect("failed");
+                        run.fail(
+                            &p.external_id.to_string(),
+                            "its mapping disappeared during the sync; it is created next time",
+                        );
+                    }
+                }
+            }
             let acks = inner.events.publish_updates(events).await;
-            for ((client_id, p), ack) in updates.into_iter().zip(acks) {
+            for ((client_id, p, version), ack) in publish.into_iter().zip(acks) {
                 match ack {
                     Ok(()) => {
                         run.counts.updated += 1;
                         inner.metrics.prospect("updated");
-                        applied.push((client_id, p, Published::Updated));
+                        applied.push((client_id, p, Published::Updated, version));
                     }
                     // Its hash is not advanced: the next sync sends it again.
                     Err(e) => {
@@ -545,7 +571,7 @@ impl SyncEngine {
         // Contracts: a reference listed by two prospects of this batch goes to the first.
         let mut owner: HashMap<String, i64> = HashMap::new();
         let mut prospects = Vec::with_capacity(applied.len());
-        for (client_id, p, published) in applied {
+        for (client_id, p, published, source_version) in applied {
             let prospect_id = p.external_id.get();
             let mut contracts = Vec::new();
             for row in convert::contrat_upserts(client_id, &p.contrats) {

@@ -160,7 +160,9 @@ impl ClientEvents {
     }
 
     /// Publishes updates to JetStream, all at once, then awaits every PubAck. Each message
-    /// carries `Nats-Msg-Id` for dedupe. One result per update, in order.
+    /// carries `Nats-Msg-Id` for dedupe. One result per update, in order. A PubAck marked
+    /// `duplicate` counts as stored: the id names this publication's own version, so only a
+    /// copy of this very message can have been stored under it.
     #[tracing::instrument(
         name = "publish_updates",
         skip_all,

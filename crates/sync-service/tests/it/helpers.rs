@@ -361,6 +361,14 @@ impl Stack {
         diesel::sql_query(sql).execute(&mut conn).await.unwrap();
     }
 
+    /// Runs a statement on crm_core.
+    pub async fn core_execute(&self, sql: &str) {
+        let mut conn = AsyncPgConnection::establish(self.core_db.url())
+            .await
+            .unwrap();
+        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+    }
+
     /// Waits until a crm_core count reaches `expected` (updates are applied asynchronously).
     pub async fn core_eventually(&self, sql: &str, expected: i64) {
         self.core_db.eventually(sql, expected).await;

@@ -19,3 +19,4 @@ mod spans;
 mod structure;
 mod sync;
 mod tenancy;
+mod versions;
