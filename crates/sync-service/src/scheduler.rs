@@ -54,6 +54,12 @@ impl Scheduler {
     /// One tick: syncs every due organisation, `concurrency` at a time. The scheduler acts
     /// for the service, not for a caller: every organisation's config is its business.
     pub async fn run_once(&self) -> TickOutcome {
+        self.run_once_until(&CancellationToken::new()).await
+    }
+
+    /// One tick that starts no further sync once `stop` fires (those running go on to their
+    /// end, or to the engine's own shutdown).
+    pub async fn run_once_until(&self, stop: &CancellationToken) -> TickOutcome {
         let due = match self.configs.due(Utc::now()).await {
             Ok(due) => due,
             Err(e) => {
@@ -62,6 +68,8 @@ impl Scheduler {
             }
         };
         let results: Vec<_> = futures::stream::iter(due)
+            // Read as each sync is about to start, not once for the whole tick.
+            .take_while(|_| std::future::ready(!stop.is_cancelled()))
             .map(|config| {
                 let engine = self.engine.clone();
                 async move {
@@ -113,7 +121,7 @@ impl Scheduler {
                     return Ok(());
                 }
             }
-            let tick = self.run_once().await;
+            let tick = self.run_once_until(&shutdown).await;
             tracing::info!(
                 synced = tick.synced.len(),
                 busy = tick.busy,

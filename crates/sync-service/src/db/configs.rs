@@ -174,15 +174,18 @@ impl ConfigStore {
             .optional()?;
         Ok(found.is_some())
     }
+}
 
-    /// Records when an organisation last finished a sync.
-    #[tracing::instrument(name = "db", skip_all, fields(op = "set_last_sync"))]
-    pub async fn set_last_sync(&self, tenant: Tenant, at: DateTime<Utc>) -> Result<(), DbError> {
-        let mut conn = self.pool.get().await?;
-        diesel::update(cfg::table.filter(cfg::organisation_id.eq(tenant.id())))
-            .set(cfg::last_sync_at.eq(at))
-            .execute(&mut conn)
-            .await?;
-        Ok(())
-    }
+/// Records that an organisation's sync finished now (the database's clock), on a connection:
+/// the transaction that ends the run and releases its lease.
+#[tracing::instrument(name = "db", skip_all, fields(op = "set_last_sync"))]
+pub(crate) async fn set_last_sync_on(
+    conn: &mut diesel_async::AsyncPgConnection,
+    tenant: Tenant,
+) -> Result<(), diesel::result::Error> {
+    diesel::update(cfg::table.filter(cfg::organisation_id.eq(tenant.id())))
+        .set(cfg::last_sync_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -1,12 +1,12 @@
 //! `winleadplus_sync_logs`: one row per sync run. The RUNNING row of an organisation is its
 //! lease (a unique partial index allows one), kept alive by heartbeats. What reads or starts
 //! an organisation's runs names it as a [`Tenant`]; the rest addresses a run its caller holds
-//! the lease of, by the log id [`LogStore::acquire`] returned.
+//! the lease of, by the log id [`LogStore::acquire`] returned. Heartbeats and their
+//! staleness are read off the database's clock only: replicas' clocks may disagree.
 
-use chrono::Utc;
 use crm_db::commercial::schema::winleadplus_sync_logs as logs;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::models::{LogRow, LogStatus};
@@ -75,14 +75,14 @@ impl LogStore {
     ) -> Result<Lease, DbError> {
         let organisation_id = tenant.id();
         let mut conn = self.pool.get().await?;
+        let stale_secs = stale_after.num_milliseconds() as f64 / 1000.0;
         for _ in 0..5 {
-            let now = Utc::now();
             let inserted = diesel::insert_into(logs::table)
                 .values((
                     logs::organisation_id.eq(organisation_id),
                     logs::status.eq(LogStatus::Running),
-                    logs::started_at.eq(now),
-                    logs::heartbeat_at.eq(now),
+                    logs::started_at.eq(diesel::dsl::now),
+                    logs::heartbeat_at.eq(diesel::dsl::now),
                     logs::dry_run.eq(dry_run),
                 ))
                 .on_conflict(logs::organisation_id)
@@ -103,26 +103,34 @@ impl LogStore {
             let Some(running) = running_on(&mut conn, tenant).await? else {
                 continue; // it finished in between: try again
             };
-            if running.heartbeat_at + stale_after > now {
-                return Ok(Lease::Busy(running.into()));
-            }
             let message = format!(
                 "abandoned: its worker stopped heart-beating at {}; lease taken over",
                 running.heartbeat_at.to_rfc3339()
             );
-            tracing::warn!(%organisation_id, log_id = %running.id, "taking over a stale sync lease");
-            diesel::update(logs::table)
+            // Stale by the database's clock, and still as read: otherwise it is alive.
+            let taken = diesel::update(logs::table)
                 .filter(logs::id.eq(running.id))
                 .filter(logs::status.eq(LogStatus::Running))
                 .filter(logs::heartbeat_at.eq(running.heartbeat_at))
+                .filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "heartbeat_at < now() - make_interval(secs => ",
+                    )
+                    .bind::<diesel::sql_types::Double, _>(stale_secs)
+                    .sql(")"),
+                )
                 .set((
                     logs::status.eq(LogStatus::Failed),
-                    logs::finished_at.eq(now),
+                    logs::finished_at.eq(diesel::dsl::now),
                     logs::message.eq(&message),
                     logs::errors.eq(vec![message.clone()]),
                 ))
                 .execute(&mut conn)
                 .await?;
+            if taken == 0 {
+                return Ok(Lease::Busy(running.into()));
+            }
+            tracing::warn!(%organisation_id, log_id = %running.id, "took over a stale sync lease");
         }
         Err(DbError::Query(diesel::result::Error::RollbackTransaction))
     }
@@ -134,7 +142,7 @@ impl LogStore {
         let n = diesel::update(logs::table)
             .filter(logs::id.eq(log_id))
             .filter(logs::status.eq(LogStatus::Running))
-            .set(logs::heartbeat_at.eq(Utc::now()))
+            .set(logs::heartbeat_at.eq(diesel::dsl::now))
             .execute(&mut conn)
             .await?;
         Ok(n == 1)
@@ -147,7 +155,9 @@ impl LogStore {
         Ok(progress_on(&mut conn, log_id, progress).await?)
     }
 
-    /// Ends a run.
+    /// Ends a run: its log, and with `synced` the organisation's `last_sync_at`, in one
+    /// transaction. The lease (the RUNNING status) is released in the same commit that says
+    /// the organisation was synced, so no other replica finds it free and still due.
     #[tracing::instrument(name = "db", skip_all, fields(op = "finish"))]
     pub async fn finish(
         &self,
@@ -156,19 +166,28 @@ impl LogStore {
         progress: &Progress,
         message: Option<String>,
         duration_ms: i64,
+        synced: Option<Tenant>,
     ) -> Result<SyncLog, DbError> {
         let mut conn = self.pool.get().await?;
-        let row: LogRow = diesel::update(logs::table.filter(logs::id.eq(log_id)))
-            .set((
-                progress,
-                logs::status.eq(LogStatus::from(status)),
-                logs::finished_at.eq(Utc::now()),
-                logs::heartbeat_at.eq(Utc::now()),
-                logs::message.eq(message),
-                logs::duration_ms.eq(duration_ms),
-            ))
-            .returning(LogRow::as_returning())
-            .get_result(&mut conn)
+        let row: LogRow = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                let row: LogRow = diesel::update(logs::table.filter(logs::id.eq(log_id)))
+                    .set((
+                        progress,
+                        logs::status.eq(LogStatus::from(status)),
+                        logs::finished_at.eq(diesel::dsl::now),
+                        logs::heartbeat_at.eq(diesel::dsl::now),
+                        logs::message.eq(message),
+                        logs::duration_ms.eq(duration_ms),
+                    ))
+                    .returning(LogRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                if let Some(tenant) = synced {
+                    super::configs::set_last_sync_on(conn, tenant).await?;
+                }
+                Ok(row)
+            })
             .await?;
         Ok(row.into())
     }
@@ -233,7 +252,7 @@ pub(crate) async fn progress_on(
     let n = diesel::update(logs::table)
         .filter(logs::id.eq(log_id))
         .filter(logs::status.eq(LogStatus::Running))
-        .set((progress, logs::heartbeat_at.eq(Utc::now())))
+        .set((progress, logs::heartbeat_at.eq(diesel::dsl::now)))
         .execute(conn)
         .await?;
     Ok(n == 1)

@@ -233,6 +233,8 @@ impl SyncEngine {
 
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + inner.settings.max_duration;
+        // Dropped when this returns or unwinds: a panicking run stops heart-beating, and its
+        // lease goes stale and is taken over.
         let heartbeat = self.spawn_heartbeat(log.id);
         let mut run = Run {
             organisation_id,
@@ -243,7 +245,7 @@ impl SyncEngine {
             warnings: Messages::default(),
         };
         let result = self.run(&mut run, endpoint, token, deadline).await;
-        heartbeat.abort();
+        drop(heartbeat);
 
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status, message) = match &result {
@@ -260,13 +262,18 @@ impl SyncEngine {
                 (SyncStatus::Failed, Some(reason))
             }
         };
+        let synced = (!dry_run && status == SyncStatus::Success).then_some(tenant);
         let finished = inner
             .logs
-            .finish(run.log_id, status, &run.progress(), message, duration_ms)
+            .finish(
+                run.log_id,
+                status,
+                &run.progress(),
+                message,
+                duration_ms,
+                synced,
+            )
             .await?;
-        if !dry_run && status == SyncStatus::Success {
-            inner.configs.set_last_sync(tenant, Utc::now()).await?;
-        }
         inner
             .metrics
             .sync_finished(status.as_str(), dry_run, started.elapsed());
@@ -283,8 +290,9 @@ impl SyncEngine {
         Ok(SyncOutcome::Finished(finished))
     }
 
-    /// Keeps the lease alive while the run works (fetches can be long between batches).
-    fn spawn_heartbeat(&self, log_id: Uuid) -> tokio::task::JoinHandle<()> {
+    /// Keeps the lease alive while the run works (fetches can be long between batches),
+    /// until the returned guard is dropped.
+    fn spawn_heartbeat(&self, log_id: Uuid) -> Heartbeat {
         let logs = self.inner.logs.clone();
         let every = (self.inner.settings.lease_timeout / 3).max(Duration::from_secs(1));
         // Spawned tasks start outside any span: each one carries the sync's along, so what it
@@ -301,7 +309,7 @@ impl SyncEngine {
                 }
             }
         };
-        tokio::spawn(heartbeat.in_current_span())
+        Heartbeat(tokio::spawn(heartbeat.in_current_span()))
     }
 
     /// Fetch, map, diff, apply. `Err` is the reason the run failed as a whole.
@@ -605,6 +613,15 @@ impl SyncEngine {
             prospects,
             progress: run.progress(),
         }))
+    }
+}
+
+/// The heartbeat task of a run, stopped when dropped (also by a panic's unwinding).
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -217,3 +217,73 @@ async fn a_shutdown_stops_a_running_sync_at_a_batch_boundary() {
     );
     stack.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_sync_releases_its_lease_in_the_commit_that_sets_last_sync_at() {
+    let stack = spawn_stack(fixture("prospects-edge.json")).await;
+    let org = Uuid::new_v4();
+    stack.configure(org).await;
+
+    let (success, log) = stack.sync_now(org, false).await;
+
+    assert!(success, "{log:?}");
+    // now() is the transaction's start: equal stamps mean one commit, so no other replica
+    // can find the lease free while the organisation still looks due.
+    assert_eq!(
+        stack
+            .commercial_count(&format!(
+                "SELECT count(*) AS n FROM winleadplus_sync_logs l \
+                 JOIN winleadplus_configs c USING (organisation_id) \
+                 WHERE l.organisation_id = '{org}' AND l.status = 'SUCCESS' \
+                 AND l.finished_at = c.last_sync_at"
+            ))
+            .await,
+        1
+    );
+    stack.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_tick_starts_no_sync_once_shutdown_begins() {
+    let stack = spawn_stack_with(Options {
+        prospects: winleadplus_sim::generate(600, 8),
+        batch_size: 20,
+        scheduler: true,
+        ..Options::default()
+    })
+    .await;
+    let orgs: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+    for org in &orgs {
+        stack.configure(*org).await;
+    }
+    let scheduler = stack.scheduler.clone().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let tick = {
+        let stop = stop.clone();
+        // Concurrency 2 (the stack's): two syncs start, the other two wait for a slot.
+        tokio::spawn(async move { scheduler.run_once_until(&stop).await })
+    };
+    let started = "SELECT count(*) AS n FROM winleadplus_sync_logs";
+    while stack.commercial_count(started).await < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.cancel();
+    let tick = tick.await.unwrap();
+
+    assert_eq!(tick.synced.len(), 2, "{tick:?}");
+    assert_eq!(
+        stack.commercial_count(started).await,
+        2,
+        "no sync started after the stop"
+    );
+    assert_eq!(
+        stack
+            .commercial_count(
+                "SELECT count(*) AS n FROM winleadplus_sync_logs WHERE status = 'SUCCESS'"
+            )
+            .await,
+        2,
+        "the two running ones went to their end"
+    );
+    stack.cleanup().await;
+}
