@@ -773,7 +773,7 @@ mod tests {
         let error = fetch.await.unwrap().unwrap_err();
         assert_eq!(
             error.to_string(),
-            "api_endpoint refused: localhost resolves to 127.0.0.1, a loopback address; internal \
+            "api_endpoint refused: localhost resolves to a loopback address; internal \
              addresses are only reachable for hosts listed in WINLEADPLUS_ALLOW_HTTP_HOSTS"
         );
         let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;

@@ -75,14 +75,15 @@ pub enum Refusal {
         /// Why it is not public.
         kind: AddressKind,
     },
-    /// A host name whose every address is not public.
+    /// A host name whose every address is not public. The message does not show the
+    /// address: callers would otherwise map the internal names of our network.
     #[error(
-        "{host} resolves to {address}, {kind} address; internal addresses are only reachable for hosts listed in {ALLOW_HTTP_HOSTS}"
+        "{host} resolves to {kind} address; internal addresses are only reachable for hosts listed in {ALLOW_HTTP_HOSTS}"
     )]
     ResolvesInternal {
         /// The name.
         host: String,
-        /// Its first refused address.
+        /// Its first refused address (for the service's own log, not the message).
         address: IpAddr,
         /// Why that address is not public.
         kind: AddressKind,
@@ -285,12 +286,15 @@ impl EgressPolicy {
             .collect();
         match (public.is_empty(), first_refused) {
             (false, _) => Ok(public),
-            (true, Some((address, kind))) => Err(Refusal::ResolvesInternal {
-                host: name,
-                address,
-                kind,
+            (true, Some((address, kind))) => {
+                tracing::warn!(host = %name, %address, %kind, "egress policy: a host resolves only to internal addresses");
+                Err(Refusal::ResolvesInternal {
+                    host: name,
+                    address,
+                    kind,
+                }
+                .into())
             }
-            .into()),
             (true, None) => Err(LookupError::Unresolved {
                 host: name,
                 source: io::Error::new(io::ErrorKind::NotFound, "no address"),
@@ -567,7 +571,7 @@ mod tests {
         assert!(
             refused
                 .to_string()
-                .starts_with("localhost resolves to 127.0.0.1, a loopback address"),
+                .starts_with("localhost resolves to a loopback address; internal"),
             "{refused}"
         );
         let listed = url::Url::parse("http://SIM.localhost:8090/api").unwrap();
