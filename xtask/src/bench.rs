@@ -333,6 +333,8 @@ async fn bench_size(
             .env("NATS_URL", nats_url())
             .env("NATS_SUBJECT_PREFIX", &prefix)
             .env("WINLEADPLUS_API_URL", format!("{sim_url}/api/prospects"))
+            // The simulator speaks http on loopback.
+            .env("WINLEADPLUS_ALLOW_HTTP_HOSTS", "127.0.0.1")
             .env("TOKEN_ENCRYPTION_KEY", &key)
             .env("AUTH_JWT_SECRET", &secret)
             .env("SYNC_SCHEDULER_ENABLED", "false")

@@ -165,6 +165,8 @@ impl Stack {
             nats_url: nats_url(),
             nats_subject_prefix: prefix,
             winleadplus_api_url: sim.prospects_url(),
+            // The simulator speaks http on loopback.
+            winleadplus_allow_http_hosts: vec!["127.0.0.1".to_owned()],
             winleadplus_api_token: None,
             token_encryption_key: Some(EncryptionKey::from_bytes(key)),
             sync_cron: "0 0 * * * *"

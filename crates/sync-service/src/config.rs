@@ -11,6 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use service_kit::auth::AuthConfig;
 pub use service_kit::telemetry::LogFormat;
 
+use crate::winleadplus::EgressPolicy;
+
 /// sync-service: imports WinLeadPlus prospects into the CRM.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "sync-service", version, about)]
@@ -61,6 +63,17 @@ pub struct Config {
         default_value = "https://winleadplus.com/api/prospects"
     )]
     pub winleadplus_api_url: String,
+
+    /// Hosts (names or IP literals, comma-separated) that may be reached over plain http and
+    /// at internal addresses (loopback, private, link-local…), e.g. `127.0.0.1,winleadplus-sim`;
+    /// every other endpoint must be https at a public address.
+    #[arg(
+        long,
+        env = "WINLEADPLUS_ALLOW_HTTP_HOSTS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub winleadplus_allow_http_hosts: Vec<String>,
 
     /// Fallback WinLeadPlus token for organisations that have none of their own.
     #[arg(long, env = "WINLEADPLUS_API_TOKEN", hide_env_values = true)]
@@ -145,11 +158,21 @@ impl Config {
         proto::subjects::prefixed(&self.nats_subject_prefix, subject)
     }
 
-    /// Checks what clap cannot: the default endpoint is an http(s) URL.
+    /// Checks what clap cannot: the default endpoint is an http(s) URL the egress policy
+    /// allows (its scheme, and its address when it is an IP literal; a name is checked on
+    /// every connection).
     pub fn validate(&self) -> anyhow::Result<()> {
-        crate::domain::Endpoint::parse(&self.winleadplus_api_url)
+        let endpoint = crate::domain::Endpoint::parse(&self.winleadplus_api_url)
             .map_err(|e| anyhow::anyhow!("WINLEADPLUS_API_URL: {e}"))?;
+        self.egress_policy()?
+            .check_url(endpoint.url())
+            .map_err(|e| anyhow::anyhow!("WINLEADPLUS_API_URL refused: {e}"))?;
         Ok(())
+    }
+
+    /// The egress policy of `WINLEADPLUS_ALLOW_HTTP_HOSTS`.
+    pub fn egress_policy(&self) -> anyhow::Result<EgressPolicy> {
+        Ok(EgressPolicy::new(&self.winleadplus_allow_http_hosts)?)
     }
 
     /// The fallback token, if any.
@@ -269,6 +292,47 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("ZGVm"), "{e}");
+    }
+
+    #[test]
+    fn the_default_endpoint_must_satisfy_the_egress_policy() {
+        let validate = |args: &[&str]| parse(args).unwrap().validate().map_err(|e| e.to_string());
+        let url = "--winleadplus-api-url";
+        let hosts = "--winleadplus-allow-http-hosts";
+        let sim = "http://127.0.0.1:8090";
+        let cases: [(&[&str], Result<(), &str>); 5] = [
+            (&[], Ok(())),
+            (&[url, sim, hosts, "winleadplus-sim, 127.0.0.1"], Ok(())),
+            (
+                &[url, sim],
+                Err(
+                    "WINLEADPLUS_API_URL refused: 127.0.0.1 is a loopback address; internal \
+                     addresses are only reachable for hosts listed in WINLEADPLUS_ALLOW_HTTP_HOSTS",
+                ),
+            ),
+            (
+                &[url, "http://wlp.example"],
+                Err(
+                    "WINLEADPLUS_API_URL refused: http is only allowed for hosts in \
+                     WINLEADPLUS_ALLOW_HTTP_HOSTS; use https",
+                ),
+            ),
+            (
+                &[hosts, "http://sim:8090"],
+                Err(
+                    "WINLEADPLUS_ALLOW_HTTP_HOSTS: \"http://sim:8090\" is not a host name or an \
+                     IP literal (give hosts only, without scheme, port or path, e.g. \
+                     127.0.0.1,winleadplus-sim)",
+                ),
+            ),
+        ];
+        for (args, expected) in cases {
+            assert_eq!(
+                validate(args).as_ref().map(drop).map_err(String::as_str),
+                expected,
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

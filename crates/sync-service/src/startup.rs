@@ -74,6 +74,7 @@ impl App {
                 max_body_bytes: config.max_body_mb.saturating_mul(1024 * 1024),
                 max_record_bytes: config.max_record_kb.saturating_mul(1024),
                 read_idle_timeout: Duration::from_secs(config.read_idle_secs),
+                egress: config.egress_policy()?,
             },
             metrics.clone(),
         )?;

@@ -37,7 +37,8 @@ use crate::db::logs::LogStore;
 use crate::domain::{self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint, SyncStatus};
 use crate::engine::{SyncEngine, SyncOutcome, Trigger};
 use crate::error::Error;
-use crate::winleadplus::WinLeadPlusClient;
+use crate::winleadplus::egress::Checked;
+use crate::winleadplus::{Refusal, WinLeadPlusClient};
 use service_kit::auth::{Organisations, Tenant};
 
 /// Logs returned by `GetSyncLogs` when the caller gives no limit.
@@ -83,11 +84,10 @@ impl Handlers {
             .filter(|s| !s.is_empty())
             .map(|org| requested(organisations, org))
             .transpose()?;
-        let api_endpoint = r
-            .api_endpoint
-            .as_deref()
-            .map(|e| Endpoint::parse(e).map(|e| e.as_str().to_owned()))
-            .transpose()?;
+        let api_endpoint = match r.api_endpoint.as_deref() {
+            Some(e) => Some(self.allowed_endpoint(e).await?.as_str().to_owned()),
+            None => None,
+        };
         let sync_interval_minutes = r.sync_interval_minutes.map(domain::interval).transpose()?;
         let api_token_encrypted = match r.api_token.as_deref().map(str::trim) {
             None => None,
@@ -131,6 +131,28 @@ impl Handlers {
             return Err(Error::invalid("give the config's id or an organisation_id"));
         };
         Ok(convert::config(saved))
+    }
+
+    /// A new `api_endpoint`, parsed and checked against the egress policy: its scheme, its
+    /// address when it is an IP literal, and a host name's addresses when it resolves now
+    /// (one that does not is accepted: every fetch checks it again).
+    async fn allowed_endpoint(&self, value: &str) -> Result<Endpoint, Error> {
+        let endpoint = Endpoint::parse(value)?;
+        match self
+            .winleadplus
+            .egress()
+            .check_resolved(endpoint.url())
+            .await
+            .map_err(refused)?
+        {
+            Checked::Static | Checked::Resolved => {}
+            Checked::Unresolved(reason) => tracing::info!(
+                endpoint = %endpoint.as_str(),
+                %reason,
+                "api_endpoint does not resolve now; saved, and checked again on every fetch"
+            ),
+        }
+        Ok(endpoint)
     }
 
     async fn get_config(
@@ -187,6 +209,11 @@ impl Handlers {
         } else {
             Endpoint::parse(&r.api_endpoint)?
         };
+        // Before the token is even looked at: nothing goes where the policy forbids.
+        self.winleadplus
+            .egress()
+            .check_url(endpoint.url())
+            .map_err(refused)?;
         let token = match r
             .api_token
             .as_deref()
@@ -214,7 +241,11 @@ impl Handlers {
                 })?
             }
         };
-        let outcome = self.winleadplus.test_connection(&endpoint, &token).await;
+        let outcome = self
+            .winleadplus
+            .test_connection(&endpoint, &token)
+            .await
+            .map_err(refused)?;
         Ok(TestConnectionResponse {
             success: outcome.success,
             message: outcome.message,
@@ -376,6 +407,17 @@ impl Handlers {
                 total_pages: counts.total_pages,
             }),
         })
+    }
+}
+
+/// An `api_endpoint` the egress policy refuses: `PERMISSION_DENIED` for an internal address,
+/// `INVALID_ARGUMENT` for a scheme; the message names the rule.
+fn refused(refusal: Refusal) -> Error {
+    let message = format!("api_endpoint refused: {refusal}");
+    if refusal.is_internal() {
+        Error::PermissionDenied(message)
+    } else {
+        Error::Invalid(message)
     }
 }
 

@@ -1,6 +1,9 @@
 //! HTTP side of the WinLeadPlus client: requests, retries, status handling, pagination.
 //! Each page is read under a `fetch_page` span (`page`, then `status`, `attempts`, `bytes`
-//! and `records` as they become known), nested in the sync's span.
+//! and `records` as they become known), nested in the sync's span. Every request goes
+//! through the egress policy (`egress.rs`): its URL is checked before it is sent, its host
+//! resolved by the policy's resolver; redirects are never followed, and a `next` link the
+//! policy or the origin rule refuses fails the fetch (a fetch cut short must not look whole).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use tracing::field::Empty;
 
+use super::egress::{EgressPolicy, Refusal};
 use super::split::Pagination;
 use super::stream::{FetchSummary, PageInfo, ParseLimits, Record, Unchanged, parse_page};
 use crate::domain::Endpoint;
@@ -35,6 +39,8 @@ pub struct ClientSettings {
     pub max_record_bytes: u64,
     /// A request that receives no byte for this long is abandoned.
     pub read_idle_timeout: Duration,
+    /// Where requests may go.
+    pub egress: EgressPolicy,
 }
 
 /// Why prospects could not be fetched. Messages are what an operator reads in the log.
@@ -52,6 +58,25 @@ pub enum FetchError {
         /// The URL asked for.
         url: String,
     },
+    /// A 3xx: redirects are not followed (the token would go wherever they point).
+    #[error(
+        "WinLeadPlus answered a redirect (HTTP {status}) to another location; redirects are not followed: set api_endpoint to the final URL"
+    )]
+    Redirect {
+        /// The status received.
+        status: u16,
+    },
+    /// The egress policy refuses the endpoint or a page link: nothing was sent there.
+    #[error("{what} refused: {reason}")]
+    Refused {
+        /// `api_endpoint` or `next page link`.
+        what: &'static str,
+        /// The rule.
+        reason: Refusal,
+    },
+    /// A `next` link that is not followed; the fetch is incomplete, so it fails.
+    #[error("next page link refused: {0}")]
+    NextLink(String),
     /// Another status, possibly after retries.
     #[error("WinLeadPlus answered HTTP {status}{after}{body}")]
     Status {
@@ -138,6 +163,11 @@ impl WinLeadPlusClient {
     /// A client with these settings.
     pub fn new(settings: ClientSettings, metrics: Metrics) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
+            // The address connected to is the one the policy checked: no proxy resolves the
+            // name in our place, and no redirect takes the token somewhere unchecked.
+            .dns_resolver(settings.egress.resolver())
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .read_timeout(settings.read_idle_timeout)
@@ -151,8 +181,20 @@ impl WinLeadPlusClient {
         })
     }
 
-    /// `GET endpoint?limit=1` once, no retry: reports status and latency.
-    pub async fn test_connection(&self, endpoint: &Endpoint, token: &str) -> TestOutcome {
+    /// The egress policy requests follow.
+    pub fn egress(&self) -> &EgressPolicy {
+        &self.settings.egress
+    }
+
+    /// `GET endpoint?limit=1` once, no retry: reports status and latency, and for a network
+    /// failure only which kind it is (`could not connect`, `timed out`, `TLS error`). An
+    /// endpoint the egress policy refuses is an error: nothing is sent.
+    pub async fn test_connection(
+        &self,
+        endpoint: &Endpoint,
+        token: &str,
+    ) -> Result<TestOutcome, Refusal> {
+        self.settings.egress.check_url(endpoint.url())?;
         let mut url = endpoint.url().clone();
         url.query_pairs_mut().append_pair("limit", "1");
         let started = Instant::now();
@@ -164,7 +206,7 @@ impl WinLeadPlusClient {
             .send()
             .await;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        match response {
+        Ok(match response {
             Ok(r) => {
                 let status = r.status();
                 self.metrics.winleadplus_status(status.as_u16());
@@ -180,13 +222,19 @@ impl WinLeadPlusClient {
                     latency_ms,
                 }
             }
-            Err(e) => TestOutcome {
-                success: false,
-                message: format!("cannot reach WinLeadPlus: {}", describe_transport(&e)),
-                http_status: 0,
-                latency_ms,
-            },
-        }
+            Err(e) => {
+                if let Some(refusal) = refusal_in(&e) {
+                    return Err(refusal);
+                }
+                self.metrics.winleadplus_status(0);
+                TestOutcome {
+                    success: false,
+                    message: transport_kind(&e).to_owned(),
+                    http_status: 0,
+                    latency_ms,
+                }
+            }
+        })
     }
 
     /// Starts fetching every page of prospects. Records (mapped or failed, in payload order)
@@ -229,7 +277,14 @@ impl WinLeadPlusClient {
         let mut mapper = mapper::PayloadMapper::new();
         let mut summary = FetchSummary::default();
         let mut url = endpoint.url().clone();
+        let mut what = "api_endpoint";
         for page_number in 1..=MAX_PAGES {
+            // Checked before every request (the resolver checks names; literals are not
+            // resolved): a link to an IP literal is refused here.
+            self.settings
+                .egress
+                .check_url(&url)
+                .map_err(|reason| FetchError::Refused { what, reason })?;
             let span = tracing::info_span!(
                 "fetch_page",
                 page = page_number,
@@ -241,14 +296,31 @@ impl WinLeadPlusClient {
             let (page, returned) = self
                 .fetch_page(&url, &token, &tx, mapper, &unchanged, &cancel)
                 .instrument(span)
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    // The resolver's refusal, named after what was asked for.
+                    FetchError::Refused { reason, .. } => FetchError::Refused { what, reason },
+                    other => other,
+                })?;
             mapper = returned;
             summary.pages += 1;
             summary.records += page.records;
             summary.bytes += page.bytes;
-            match next_url(&endpoint, &url, &page.pagination, page_number) {
-                Some(next) if page.records > 0 => url = next,
-                _ => return Ok(summary),
+            if page.records == 0 {
+                return Ok(summary);
+            }
+            match next_url(
+                &self.settings.egress,
+                &endpoint,
+                &url,
+                &page.pagination,
+                page_number,
+            )? {
+                Some(next) => {
+                    url = next;
+                    what = "next page link";
+                }
+                None => return Ok(summary),
             }
         }
         Ok(summary)
@@ -316,6 +388,11 @@ impl WinLeadPlusClient {
                         check_content_type(&response)?;
                         return Ok(response);
                     }
+                    if status.is_redirection() {
+                        return Err(FetchError::Redirect {
+                            status: status.as_u16(),
+                        });
+                    }
                     match status {
                         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                             return Err(FetchError::Unauthorized {
@@ -355,6 +432,12 @@ impl WinLeadPlusClient {
                     }
                 }
                 Err(e) => {
+                    if let Some(reason) = refusal_in(&e) {
+                        return Err(FetchError::Refused {
+                            what: "api_endpoint",
+                            reason,
+                        });
+                    }
                     self.metrics.winleadplus_status(0);
                     if attempt >= max || !(e.is_timeout() || e.is_connect() || e.is_request()) {
                         return Err(FetchError::Unreachable {
@@ -383,25 +466,45 @@ impl WinLeadPlusClient {
 }
 
 /// The URL of the next page, if the page says there is one. A `next` URL is followed only
-/// on the endpoint's origin: the token never goes anywhere else.
+/// if the egress policy allows it, and on the endpoint's origin: the token never goes
+/// anywhere else. One that cannot be followed is an error, not the end: the pages behind it
+/// were not read.
 fn next_url(
+    egress: &EgressPolicy,
     endpoint: &Endpoint,
     current: &url::Url,
     page: &Pagination,
     page_number: u32,
-) -> Option<url::Url> {
+) -> Result<Option<url::Url>, FetchError> {
     if let Some(next) = &page.next {
-        let next = current.join(next).ok()?;
-        if next.origin() != endpoint.url().origin() {
-            tracing::warn!("ignoring a next-page URL on another origin");
-            return None;
+        let next = current.join(next).map_err(|e| {
+            FetchError::NextLink(format!(
+                "{} is not a valid URL ({e})",
+                mapper::mask::excerpt(next)
+            ))
+        })?;
+        egress
+            .check_url(&next)
+            .map_err(|reason| FetchError::Refused {
+                what: "next page link",
+                reason,
+            })?;
+        let origin = endpoint.url().origin();
+        if next.origin() != origin {
+            return Err(FetchError::NextLink(format!(
+                "{} is on another origin than api_endpoint ({}); the token is only sent to the endpoint's origin",
+                next.origin().ascii_serialization(),
+                origin.ascii_serialization()
+            )));
         }
-        return Some(next);
+        return Ok(Some(next));
     }
-    let total = page.total_pages?;
+    let Some(total) = page.total_pages else {
+        return Ok(None);
+    };
     let this = page.page.unwrap_or(u64::from(page_number));
     if this >= total {
-        return None;
+        return Ok(None);
     }
     let mut next = endpoint.url().clone();
     let kept: Vec<(String, String)> = next
@@ -413,7 +516,7 @@ fn next_url(
         .clear()
         .extend_pairs(kept)
         .append_pair("page", &(this + 1).to_string());
-    Some(next)
+    Ok(Some(next))
 }
 
 fn check_content_type(response: &reqwest::Response) -> Result<(), FetchError> {
@@ -483,6 +586,7 @@ fn describe_status(status: StatusCode, endpoint: &str) -> String {
             )
         }
         StatusCode::NOT_FOUND => format!("endpoint not found (HTTP 404): {endpoint}"),
+        s if s.is_redirection() => FetchError::Redirect { status: s.as_u16() }.to_string(),
         s => format!("WinLeadPlus answered HTTP {}", s.as_u16()),
     }
 }
@@ -497,6 +601,46 @@ fn describe_transport(e: &reqwest::Error) -> String {
         // header), so it can stay.
         error_chain(e)
     }
+}
+
+/// What kind of network failure `e` is, in words that carry nothing from outside (no
+/// address, no error text): `timed out`, `TLS error` or `could not connect`.
+fn transport_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if is_tls(e) {
+        "TLS error"
+    } else {
+        "could not connect"
+    }
+}
+
+/// Whether a TLS handshake failed: rustls reports it through tokio-rustls as an I/O error
+/// of kind `InvalidData` wrapping the rustls error, found in the chain of a connect error.
+fn is_tls(e: &reqwest::Error) -> bool {
+    e.is_connect()
+        && sources(e).any(|s| {
+            s.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+        })
+}
+
+/// The egress policy's refusal behind a failed request (the resolver's), if it is one.
+fn refusal_in(e: &reqwest::Error) -> Option<Refusal> {
+    sources(e).find_map(|s| s.downcast_ref::<Refusal>().cloned())
+}
+
+/// `e` and its sources, outermost first. An I/O error's `source()` skips the error it
+/// wraps (it answers that error's source): the wrapped error is visited instead.
+fn sources<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |e| match e.downcast_ref::<std::io::Error>() {
+        Some(io) => io
+            .get_ref()
+            .map(|inner| inner as &(dyn std::error::Error + 'static)),
+        None => e.source(),
+    })
 }
 
 /// An error and its sources, `: `-separated, cut and escaped like any text from outside.
@@ -529,38 +673,111 @@ mod tests {
     #[test]
     fn pages_are_followed_until_the_last() {
         let ep = endpoint();
+        let policy = EgressPolicy::new(&["wlp.example"]).unwrap();
         let page = Pagination {
             page: Some(1),
             total_pages: Some(3),
             ..Pagination::default()
         };
-        let next = next_url(&ep, ep.url(), &page, 1).unwrap();
+        let next = next_url(&policy, &ep, ep.url(), &page, 1).unwrap().unwrap();
         assert_eq!(next.as_str(), "http://wlp.example/api/prospects?page=2");
         let last = Pagination {
             page: Some(3),
             total_pages: Some(3),
             ..Pagination::default()
         };
-        assert!(next_url(&ep, &next, &last, 3).is_none());
-        assert!(next_url(&ep, ep.url(), &Pagination::default(), 1).is_none());
+        assert!(next_url(&policy, &ep, &next, &last, 3).unwrap().is_none());
+        assert!(
+            next_url(&policy, &ep, ep.url(), &Pagination::default(), 1)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    /// What `next_url` makes of a page whose `next` is `next`.
+    fn follow(next: &str) -> Result<String, String> {
+        let ep = endpoint();
+        let policy = EgressPolicy::new(&["wlp.example", "evil.example"]).unwrap();
+        let page = Pagination {
+            next: Some(next.into()),
+            ..Pagination::default()
+        };
+        next_url(&policy, &ep, ep.url(), &page, 1)
+            .map(|url| url.unwrap().to_string())
+            .map_err(|e| e.to_string())
     }
 
     #[test]
-    fn a_next_url_on_another_origin_is_not_followed() {
-        let ep = endpoint();
-        let same = Pagination {
-            next: Some("/api/prospects?cursor=abc".into()),
-            ..Pagination::default()
-        };
-        assert_eq!(
-            next_url(&ep, ep.url(), &same, 1).unwrap().as_str(),
-            "http://wlp.example/api/prospects?cursor=abc"
+    fn a_next_url_on_another_origin_or_refused_fails_the_fetch() {
+        let cases = [
+            (
+                "/api/prospects?cursor=abc",
+                Ok("http://wlp.example/api/prospects?cursor=abc"),
+            ),
+            (
+                "http://evil.example/steal",
+                Err(
+                    "next page link refused: http://evil.example is on another origin than \
+                     api_endpoint (http://wlp.example); the token is only sent to the endpoint's origin",
+                ),
+            ),
+            (
+                "http://169.254.169.254/latest/meta-data",
+                Err(
+                    "next page link refused: 169.254.169.254 is a link-local address; internal \
+                     addresses are only reachable for hosts listed in WINLEADPLUS_ALLOW_HTTP_HOSTS",
+                ),
+            ),
+            (
+                "http://[oops/",
+                Err(
+                    "next page link refused: http://[oops/ is not a valid URL (invalid IPv6 address)",
+                ),
+            ),
+        ];
+        for (next, expected) in cases {
+            assert_eq!(
+                follow(next).as_deref(),
+                expected.map_err(str::to_owned).as_deref(),
+                "{next}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fetch_is_refused_by_the_resolver_before_any_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = WinLeadPlusClient::new(
+            ClientSettings {
+                connect_timeout: Duration::from_secs(2),
+                request_timeout: Duration::from_secs(5),
+                max_attempts: 3,
+                retry_base: Duration::from_millis(1),
+                max_body_bytes: 1 << 20,
+                max_record_bytes: 1 << 16,
+                read_idle_timeout: Duration::from_secs(5),
+                egress: EgressPolicy::default(),
+            },
+            Metrics::new(),
+        )
+        .unwrap();
+        let endpoint = Endpoint::parse(&format!("https://localhost:{port}/api/prospects")).unwrap();
+        let (_records, fetch) = client.fetch(
+            endpoint,
+            "tok".into(),
+            8,
+            Arc::new(|_, _| false),
+            CancellationToken::new(),
         );
-        let other = Pagination {
-            next: Some("http://evil.example/steal".into()),
-            ..Pagination::default()
-        };
-        assert!(next_url(&ep, ep.url(), &other, 1).is_none());
+        let error = fetch.await.unwrap().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "api_endpoint refused: localhost resolves to a loopback address; internal \
+             addresses are only reachable for hosts listed in WINLEADPLUS_ALLOW_HTTP_HOSTS"
+        );
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "nothing connects");
     }
 
     #[test]

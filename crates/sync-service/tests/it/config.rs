@@ -41,7 +41,8 @@ async fn save_config_creates_then_updates_and_never_returns_the_token() {
     let created = sync
         .save_config(UpdateWinLeadPlusConfigRequest {
             organisation_id: Some(org.to_string()),
-            api_endpoint: Some("https://wlp.example".into()),
+            // An `.invalid` name (RFC 6761): the save's egress check never asks DNS.
+            api_endpoint: Some("https://wlp.invalid".into()),
             api_token: Some("tok-SECRET-123".into()),
             sync_interval_minutes: Some(30),
             ..Default::default()
@@ -49,7 +50,7 @@ async fn save_config_creates_then_updates_and_never_returns_the_token() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(created.api_endpoint, "https://wlp.example/api/prospects");
+    assert_eq!(created.api_endpoint, "https://wlp.invalid/api/prospects");
     assert_eq!(created.has_api_token, Some(true));
     assert!(created.enabled);
     let updated = sync

@@ -32,6 +32,8 @@ use uuid::Uuid;
 use winleadplus_sim::{Sim, SimConfig, SimData};
 
 pub const SIM_TOKEN: &str = "sim-token";
+/// The simulator's host, the one entry of the stack's `WINLEADPLUS_ALLOW_HTTP_HOSTS`.
+pub const SIM_HOST: &str = "127.0.0.1";
 
 pub struct Stack {
     pub core_db: TestDatabase,
@@ -203,6 +205,8 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         nats_url: nats_url.clone(),
         nats_subject_prefix: prefix.clone(),
         winleadplus_api_url: sim.prospects_url(),
+        // The simulator speaks http on loopback: exempt it, and only it, from the policy.
+        winleadplus_allow_http_hosts: vec![SIM_HOST.into()],
         winleadplus_api_token: None,
         token_encryption_key: Some(EncryptionKey::from_bytes([42; 32])),
         sync_cron: "0 0 * * * *".parse().unwrap(),

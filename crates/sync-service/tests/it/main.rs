@@ -11,6 +11,7 @@
 mod boundaries;
 mod config;
 mod contrats;
+mod egress;
 mod faults;
 mod helpers;
 mod hostile;

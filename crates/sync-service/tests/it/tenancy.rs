@@ -653,7 +653,7 @@ async fn another_organisations_config_or_contract_by_id_is_not_found_like_a_miss
     let change = |id: &str, organisation: Option<Uuid>| UpdateWinLeadPlusConfigRequest {
         id: id.to_owned(),
         organisation_id: organisation.map(|o| o.to_string()),
-        api_endpoint: Some("https://elsewhere.example".into()),
+        api_endpoint: Some("https://elsewhere.invalid".into()),
         api_token: Some("stolen".into()),
         enabled: Some(false),
         sync_interval_minutes: Some(999),
