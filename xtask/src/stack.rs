@@ -141,7 +141,7 @@ impl Stack {
             nats_subject_prefix: prefix.clone(),
             stream: stream.clone(),
             consumer: "client-core".to_owned(),
-            max_deliver: 5,
+            retry_budget_secs: 900,
             update_batch: 512,
             stream_max_age_hours: 168,
             dead_letter_retention_days: 30,

@@ -58,9 +58,11 @@ pub struct Config {
     #[arg(long, env = "CORE_CONSUMER", default_value = proto::subjects::UPDATE_CONSUMER)]
     pub consumer: String,
 
-    /// Deliveries of an update before it is stored as a dead letter.
-    #[arg(long, env = "CORE_MAX_DELIVER", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=100))]
-    pub max_deliver: i64,
+    /// Seconds an update that keeps failing is retried (back-off from 200 ms, doubling, at
+    /// most 60 s) before it is stored as a dead letter. A payload that cannot be decoded is
+    /// stored at once: no retry can fix it.
+    #[arg(long, env = "CORE_RETRY_BUDGET_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub retry_budget_secs: u64,
 
     /// Updates fetched from the stream at once.
     #[arg(long, env = "CORE_UPDATE_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=5000))]

@@ -65,7 +65,7 @@ impl App {
             EventStore::new(pool.clone()),
             DeadLetterStore::new(pool.clone()),
             metrics.clone(),
-            config.max_deliver,
+            std::time::Duration::from_secs(config.retry_budget_secs),
             usize::from(config.update_batch),
         )
         .await?;

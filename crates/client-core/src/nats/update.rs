@@ -1,7 +1,8 @@
 //! `client.update.from-winleadplus`: the durable JetStream pull consumer that applies client
 //! updates. A message is acknowledged only after its effect is committed; one that keeps
-//! failing is redelivered with back-off up to `max_deliver` times, then stored as a dead
-//! letter and acknowledged. Each non-empty batch is handled under an `update_batch` span
+//! failing is redelivered with back-off (200 ms doubling, at most 60 s) until the next wait
+//! would end past its retry budget (`CORE_RETRY_BUDGET_SECS`), then stored as a dead letter
+//! and acknowledged. One that cannot be decoded is stored at once. Each non-empty batch is handled under an `update_batch` span
 //! (`subject`, `batch`, then the counts of what became of its messages).
 
 use std::time::Duration;
@@ -92,7 +93,7 @@ pub struct UpdateConsumer {
     store: EventStore,
     dead_letters: DeadLetterStore,
     metrics: Metrics,
-    max_deliver: i64,
+    retry_budget: Duration,
     batch: usize,
 }
 
@@ -106,7 +107,7 @@ impl UpdateConsumer {
         store: EventStore,
         dead_letters: DeadLetterStore,
         metrics: Metrics,
-        max_deliver: i64,
+        retry_budget: Duration,
         batch: usize,
     ) -> anyhow::Result<Self> {
         let consumer: PullConsumer = stream
@@ -117,8 +118,8 @@ impl UpdateConsumer {
                     ack_policy: AckPolicy::Explicit,
                     ack_wait: Duration::from_secs(30),
                     filter_subject: subject.clone(),
-                    // Redeliveries are bounded by us (dead letter after `max_deliver`), so the
-                    // server must keep delivering until we decide.
+                    // Redeliveries are bounded by us (dead letter past the retry budget), so
+                    // the server must keep delivering until we decide.
                     max_deliver: -1,
                     ..Default::default()
                 },
@@ -131,7 +132,7 @@ impl UpdateConsumer {
             store,
             dead_letters,
             metrics,
-            max_deliver,
+            retry_budget,
             batch,
         })
     }
@@ -229,8 +230,8 @@ impl UpdateConsumer {
     /// Decodes a batch and applies it set-based; if the batch fails as a whole, applies its
     /// updates one by one so that only the culprit fails. One result per message; the
     /// error text is what a dead letter keeps.
-    async fn apply(&self, batch: &[jetstream::Message]) -> Vec<Result<UpdateOutcome, String>> {
-        let mut results: Vec<Result<UpdateOutcome, String>> = Vec::with_capacity(batch.len());
+    async fn apply(&self, batch: &[jetstream::Message]) -> Vec<Result<UpdateOutcome, Failure>> {
+        let mut results: Vec<Result<UpdateOutcome, Failure>> = Vec::with_capacity(batch.len());
         let mut commands = Vec::new();
         let mut positions = Vec::new();
         for (i, message) in batch.iter().enumerate() {
@@ -240,13 +241,13 @@ impl UpdateConsumer {
                     positions.push(i);
                     results.push(Ok(UpdateOutcome::Stale));
                 }
-                Err(e) => results.push(Err(e)),
+                Err(e) => results.push(Err(Failure::Poison(e))),
             }
         }
         let applied = match self.store.apply_updates(&commands).await {
             Ok(outcomes) => outcomes
                 .into_iter()
-                .map(|r| r.map_err(|e| e.to_string()))
+                .map(|r| r.map_err(|e| Failure::Transient(e.to_string())))
                 .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, updates = commands.len(), "batch update failed; applying one by one");
@@ -256,7 +257,7 @@ impl UpdateConsumer {
                         self.store
                             .apply_update(command)
                             .await
-                            .map_err(|e| e.to_string()),
+                            .map_err(|e| Failure::Transient(e.to_string())),
                     );
                 }
                 one_by_one
@@ -274,7 +275,7 @@ impl UpdateConsumer {
     async fn settle(
         &self,
         message: &jetstream::Message,
-        result: Result<UpdateOutcome, String>,
+        result: Result<UpdateOutcome, Failure>,
     ) -> Settled {
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let settled;
@@ -290,7 +291,8 @@ impl UpdateConsumer {
                 tracing::info!(?ignored, "update acknowledged without effect");
                 message.ack().await
             }
-            Err(error) if delivered >= self.max_deliver => {
+            Err(failure) if failure.gives_up(delivered, self.retry_budget) => {
+                let error = failure.into_message();
                 self.metrics.events_failed("update");
                 let attempts = i32::try_from(delivered).unwrap_or(i32::MAX);
                 match self
@@ -313,7 +315,8 @@ impl UpdateConsumer {
                     }
                 }
             }
-            Err(error) => {
+            Err(failure) => {
+                let error = failure.into_message();
                 settled = Settled::Retried;
                 self.metrics.events_failed("update");
                 let delay = backoff(delivered);
@@ -327,6 +330,32 @@ impl UpdateConsumer {
             tracing::warn!(error = %e, "cannot acknowledge an update");
         }
         settled
+    }
+}
+
+/// Why an update was not applied; the text is what a dead letter keeps.
+enum Failure {
+    /// The payload cannot be decoded or is invalid: no retry can fix it.
+    Poison(String),
+    /// Anything else (the database, a client not found): worth retrying for a while.
+    Transient(String),
+}
+
+impl Failure {
+    /// Whether to store it as a dead letter now, at its `delivered`-th delivery: a poison
+    /// message at once, another once the next back-off would end past `budget` (counted from
+    /// its first delivery by the back-off schedule, the same on every replica).
+    fn gives_up(&self, delivered: i64, budget: Duration) -> bool {
+        match self {
+            Failure::Poison(_) => true,
+            Failure::Transient(_) => waited(delivered) > budget,
+        }
+    }
+
+    fn into_message(self) -> String {
+        match self {
+            Failure::Poison(m) | Failure::Transient(m) => m,
+        }
     }
 }
 
@@ -345,10 +374,16 @@ fn decode(payload: &[u8]) -> Result<UpdateCommand, String> {
     update_command(event).map_err(|e| format!("invalid ClientUpdated: {e}"))
 }
 
-/// Delay before the `attempt`-th retry: 200 ms doubling, at most 30 s.
+/// Delay before the `attempt`-th retry: 200 ms doubling, at most 60 s.
 fn backoff(attempt: i64) -> Duration {
     let exponent = u32::try_from(attempt.clamp(1, 16) - 1).unwrap_or(0);
-    Duration::from_millis(200u64.saturating_mul(1u64 << exponent)).min(Duration::from_secs(30))
+    Duration::from_millis(200u64.saturating_mul(1u64 << exponent)).min(Duration::from_secs(60))
+}
+
+/// The back-off a message has been through once its `delivered`-th delivery is retried:
+/// the sum of the waits before each retry, this one's included.
+fn waited(delivered: i64) -> Duration {
+    (1..=delivered.clamp(1, 100_000)).map(backoff).sum()
 }
 
 /// Publishes a dead letter's payload again on its subject and marks it replayed.
@@ -373,11 +408,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_from_200ms_and_stops_at_30s() {
+    fn backoff_doubles_from_200ms_and_stops_at_60s() {
         assert_eq!(backoff(1), Duration::from_millis(200));
         assert_eq!(backoff(2), Duration::from_millis(400));
         assert_eq!(backoff(4), Duration::from_millis(1600));
-        assert_eq!(backoff(50), Duration::from_secs(30));
+        assert_eq!(backoff(50), Duration::from_secs(60));
         assert_eq!(backoff(0), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn a_transient_failure_is_retried_for_its_budget_and_a_poison_one_not_at_all() {
+        let transient = Failure::Transient("database down".into());
+        let budget = Duration::from_secs(900);
+        // 200 ms … 51.2 s (102.2 s in all after nine), then 60 s a time: 23 deliveries.
+        let last_retry = (1..100).find(|&d| transient.gives_up(d, budget)).unwrap();
+        assert_eq!(last_retry, 23);
+        assert!(waited(last_retry - 1) <= budget && waited(last_retry) > budget);
+        // A 3 s database hiccup is far inside it.
+        assert!(!transient.gives_up(5, budget));
+        assert!(Failure::Poison("malformed".into()).gives_up(1, budget));
     }
 }

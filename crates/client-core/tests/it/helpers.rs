@@ -60,7 +60,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         nats_subject_prefix: format!("t{tag}"),
         stream: format!("T_{tag}"),
         consumer: "client-core".into(),
-        max_deliver: 3,
+        retry_budget_secs: 1,
         update_batch: 64,
         stream_max_age_hours: 168,
         dead_letter_retention_days: 30,

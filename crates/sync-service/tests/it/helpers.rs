@@ -167,7 +167,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         nats_subject_prefix: prefix.clone(),
         stream: format!("T_{tag}"),
         consumer: "client-core".into(),
-        max_deliver: 3,
+        retry_budget_secs: 1,
         update_batch: 256,
         stream_max_age_hours: 168,
         dead_letter_retention_days: 30,
