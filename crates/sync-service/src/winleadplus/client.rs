@@ -138,6 +138,7 @@ impl WinLeadPlusClient {
     /// A client with these settings.
     pub fn new(settings: ClientSettings, metrics: Metrics) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(service_kit::tls::client_config()?)
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .read_timeout(settings.read_idle_timeout)
