@@ -14,6 +14,8 @@ mod contrats;
 mod faults;
 mod helpers;
 mod hostile;
+mod nats_security;
+mod nats_server;
 mod spans;
 mod structure;
 mod sync;
