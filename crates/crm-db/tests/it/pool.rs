@@ -54,10 +54,9 @@ async fn pool_uses_tls(url: &str) -> Result<bool, DbError> {
     }
     let pool = build(url, 1, Arc::new(|| {})).unwrap();
     let mut conn = pool.get().await?;
-    let row: Ssl =
-        diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-            .get_result(&mut conn)
-            .await?;
+    let row: Ssl = diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .get_result(&mut conn)
+        .await?;
     Ok(row.ssl)
 }
 
