@@ -26,7 +26,7 @@ use serde_json::Value;
 use service_kit::auth::mint::{Bearer, hs256_token};
 use uuid::Uuid;
 
-use crate::stack::{Authorized, database_url, metric, nats_url, prerequisites};
+use crate::stack::{Authorized, database_url, metric, nats_args, prerequisites};
 
 /// Options of the benchmark.
 #[derive(Debug, Clone, clap::Args)]
@@ -310,7 +310,7 @@ async fn bench_size(
             .env("CORE_GRPC_ADDR", format!("127.0.0.1:{core_grpc}"))
             .env("CORE_HTTP_ADDR", format!("127.0.0.1:{core_http}"))
             .env("CORE_DATABASE_URL", &core_url)
-            .env("NATS_URL", nats_url())
+            .env("NATS_URL", nats_args()?.url)
             .env("NATS_SUBJECT_PREFIX", &prefix)
             .env("CORE_STREAM", &stream)
             .env("AUTH_JWT_SECRET", &secret)
@@ -330,7 +330,7 @@ async fn bench_size(
             .env("SYNC_GRPC_ADDR", format!("127.0.0.1:{sync_grpc}"))
             .env("SYNC_HTTP_ADDR", format!("127.0.0.1:{sync_http}"))
             .env("COMMERCIAL_DATABASE_URL", &commercial_url)
-            .env("NATS_URL", nats_url())
+            .env("NATS_URL", nats_args()?.url)
             .env("NATS_SUBJECT_PREFIX", &prefix)
             .env("WINLEADPLUS_API_URL", format!("{sim_url}/api/prospects"))
             // The simulator speaks http on loopback.

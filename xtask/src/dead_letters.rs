@@ -69,11 +69,8 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
             println!("{purged} dead letters older than {days} days purged");
         }
         Command::Replay { ids } => {
-            let nats_url =
-                std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
-            let nats = async_nats::connect(nats_url.as_str())
-                .await
-                .with_context(|| format!("cannot connect to NATS at {nats_url}"))?;
+            // Replays go out as client-core's NATS user may publish them (deploy/nats-server.conf).
+            let nats = service_kit::nats::connect(&crate::stack::nats_args()?, "xtask").await?;
             let js = async_nats::jetstream::new(nats);
             let pending = store
                 .list(false)

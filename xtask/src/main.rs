@@ -42,6 +42,7 @@ enum Task {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    service_kit::tls::install_default_provider();
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Bench(args) => bench::run(&args),

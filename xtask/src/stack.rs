@@ -17,6 +17,7 @@ use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServic
 use serde_json::Value;
 use service_kit::auth::AuthConfig;
 use service_kit::auth::mint::{Bearer, hs256_token};
+use service_kit::nats::NatsArgs;
 use sync_service::config::{EncryptionKey, LogFormat as SyncLogFormat};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -56,9 +57,22 @@ pub(crate) fn database_url(db: Database) -> String {
     std::env::var(db.env_var()).unwrap_or_else(|_| db.default_url().to_owned())
 }
 
-/// The NATS URL from `NATS_URL`, else the default.
-pub(crate) fn nats_url() -> String {
-    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+/// The NATS settings the services read (`NATS_URL`, `NATS_CREDS`, `NATS_USER`, …), from the
+/// environment, with the services' defaults.
+#[derive(Debug, clap::Parser)]
+struct NatsEnv {
+    #[command(flatten)]
+    nats: NatsArgs,
+}
+
+/// The NATS server and credentials of the environment, as the services would read them.
+pub(crate) fn nats_args() -> anyhow::Result<NatsArgs> {
+    use clap::Parser;
+    let args = NatsEnv::try_parse_from(["xtask"])
+        .map_err(|e| anyhow::anyhow!("NATS settings: {}", e.to_string().trim_end()))?
+        .nats;
+    args.validate()?;
+    Ok(args)
 }
 
 /// Checks PostgreSQL and NATS, migrates, and returns a NATS connection.
@@ -75,19 +89,16 @@ pub(crate) async fn prerequisites() -> anyhow::Result<async_nats::Client> {
         }
         crm_db::run_pending(&url, db).await?;
     }
-    let url = nats_url();
-    let connect = async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(3))
-        .retry_on_initial_connect()
-        .max_reconnects(Some(1))
-        .connect(url.as_str());
+    let args = nats_args()?;
+    let connect = service_kit::nats::connect(&args, "xtask");
     match tokio::time::timeout(Duration::from_secs(5), connect).await {
         Ok(Ok(client)) => Ok(client),
+        Ok(Err(service_kit::nats::ConnectError::Config(e))) => Err(e.into()),
         _ => anyhow::bail!(
             "cannot connect to NATS at {}\n  NATS with JetStream must be running (this machine: \
              `start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server`; \
              with Docker: `docker compose -f deploy/docker-compose.yml up -d nats`), or set NATS_URL",
-            service_kit::urls::mask_credentials(&url)
+            service_kit::urls::mask_credentials(&args.url)
         ),
     }
 }
@@ -137,7 +148,7 @@ impl Stack {
             database_url: database_url(Database::Core),
             db_pool_size: 8,
             migrate_on_start: false,
-            nats_url: nats_url(),
+            nats: nats_args()?,
             nats_subject_prefix: prefix.clone(),
             stream: stream.clone(),
             consumer: "client-core".to_owned(),
@@ -162,7 +173,7 @@ impl Stack {
             database_url: database_url(Database::Commercial),
             db_pool_size: 8,
             migrate_on_start: false,
-            nats_url: nats_url(),
+            nats: nats_args()?,
             nats_subject_prefix: prefix,
             winleadplus_api_url: sim.prospects_url(),
             // The simulator speaks http on loopback.

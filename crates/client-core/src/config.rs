@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use service_kit::auth::AuthConfig;
+use service_kit::nats::NatsArgs;
 pub use service_kit::telemetry::LogFormat;
 
 /// client-core: CRM clients over gRPC, and the consumer of WinLeadPlus client events.
@@ -37,14 +38,10 @@ pub struct Config {
     #[arg(long, env = "CORE_MIGRATE_ON_START", default_value_t = false)]
     pub migrate_on_start: bool,
 
-    /// NATS server URL.
-    #[arg(
-        long,
-        env = "NATS_URL",
-        default_value = "nats://127.0.0.1:4222",
-        hide_env_values = true
-    )]
-    pub nats_url: String,
+    /// The NATS server and how to log in there (`NATS_URL`, `NATS_CREDS`, `NATS_USER`,
+    /// `NATS_PASSWORD`, `NATS_TOKEN`, `NATS_CA_FILE`, `NATS_TLS_REQUIRED`).
+    #[command(flatten)]
+    pub nats: NatsArgs,
 
     /// Prefix of every NATS subject (empty in production; tests isolate themselves with it).
     #[arg(long, env = "NATS_SUBJECT_PREFIX", default_value = "")]

@@ -37,6 +37,7 @@ pub struct App {
 impl App {
     /// Connects and binds everything; any failure says what could not be reached.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.nats.validate()?;
         let authenticator = Authenticator::new(&config.auth)?;
         let metrics = Metrics::new();
         let pool = crm_db::pool::open(
@@ -49,7 +50,7 @@ impl App {
             metrics.statement_hook(),
         )
         .await?;
-        let nats = nats::connect(&config.nats_url, "client-core").await?;
+        let nats = nats::connect(&config.nats, "client-core").await?;
         let update_subject = config.subject(proto::subjects::CLIENT_UPDATE);
         let stream = ensure_update_stream(
             &nats,

@@ -13,6 +13,7 @@ mod error;
 pub mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 
 use diesel::QueryableByName;
 use diesel::migration::MigrationSource;
@@ -22,6 +23,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 use crate::database_url::DatabaseUrl;
 pub use crate::error::Error;
+use crate::tls::{EstablishError, Target};
 
 /// Which of the CRM's databases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -183,26 +185,23 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Opens one connection, turning every failure into [`Error::Connect`].
 ///
 /// Connects through tokio-postgres directly (rather than `AsyncConnection::establish`) to keep
-/// the cause of a failure, e.g. "Connection refused", which diesel's error drops.
+/// the cause of a failure, e.g. "Connection refused", which diesel's error drops; over TLS
+/// when the URL's `sslmode` asks (see [`tls`]).
 async fn connect(url: &DatabaseUrl) -> Result<AsyncPgConnection, Error> {
     let connect_error = |reason: String| Error::Connect {
         target: url.target(),
         reason,
     };
-    let connecting = tokio_postgres::connect(url.as_str(), tokio_postgres::NoTls);
-    let (client, connection) = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return Err(connect_error(error::chain(&e))),
-        Err(_) => {
-            return Err(connect_error(format!(
-                "timed out after {}s",
-                CONNECT_TIMEOUT.as_secs()
-            )));
-        }
-    };
-    AsyncPgConnection::try_from_client_and_connection(client, connection)
-        .await
-        .map_err(|e| connect_error(error::one_line(&e)))
+    let target = Target::parse(url.as_str())?;
+    match tokio::time::timeout(CONNECT_TIMEOUT, target.establish()).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(EstablishError::Connect(e))) => Err(connect_error(error::chain(&e))),
+        Ok(Err(EstablishError::Setup(e))) => Err(connect_error(error::one_line(&e))),
+        Err(_) => Err(connect_error(format!(
+            "timed out after {}s",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
 }
 
 #[derive(QueryableByName)]

@@ -14,6 +14,8 @@ use diesel_async::pooled_connection::{
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::FutureExt;
 
+use crate::tls::Target;
+
 /// A pool of PostgreSQL connections, shared by every handler (cheap to clone).
 pub type DbPool = Pool<AsyncPgConnection>;
 
@@ -31,15 +33,18 @@ pub enum DbError {
 /// Called once per statement sent to PostgreSQL.
 pub type StatementHook = Arc<dyn Fn() + Send + Sync>;
 
-/// Builds a pool of at most `size` connections to `url`; `on_statement` is called for every
-/// statement any of them runs.
+/// Builds a pool of at most `size` connections to `url` (over TLS when its `sslmode` asks,
+/// see the `tls` module); `on_statement` is called for every statement any of them runs.
 pub fn build(url: &str, size: usize, on_statement: StatementHook) -> Result<DbPool, crate::Error> {
+    // TLS as the URL's sslmode says (crate::tls); its root file is read once, here.
+    let target = Arc::new(Target::parse(url)?);
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
     config.recycling_method = RecyclingMethod::Fast;
-    config.custom_setup = Box::new(move |url| {
+    config.custom_setup = Box::new(move |_url| {
         let hook = Arc::clone(&on_statement);
+        let target = Arc::clone(&target);
         async move {
-            let mut conn = AsyncPgConnection::establish(url).await?;
+            let mut conn = target.establish_for_diesel().await?;
             conn.set_instrumentation(Counter(hook));
             Ok(conn)
         }

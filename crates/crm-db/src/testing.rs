@@ -96,8 +96,11 @@ impl TestDatabase {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        use diesel_async::AsyncConnection;
-        let mut conn = match AsyncPgConnection::establish(&self.url).await {
+        let target = match crate::tls::Target::parse(&self.url) {
+            Ok(target) => target,
+            Err(e) => panic!("{}: {e}", self.name),
+        };
+        let mut conn = match target.establish().await {
             Ok(conn) => conn,
             Err(e) => panic!("cannot connect to {}: {e}", self.name),
         };

@@ -19,4 +19,5 @@ pub mod ops;
 pub mod paging;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 pub mod urls;

@@ -9,6 +9,7 @@ use base64::Engine;
 use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
 use service_kit::auth::AuthConfig;
+use service_kit::nats::NatsArgs;
 pub use service_kit::telemetry::LogFormat;
 
 use crate::winleadplus::EgressPolicy;
@@ -43,14 +44,10 @@ pub struct Config {
     #[arg(long, env = "SYNC_MIGRATE_ON_START", default_value_t = false)]
     pub migrate_on_start: bool,
 
-    /// NATS server URL.
-    #[arg(
-        long,
-        env = "NATS_URL",
-        default_value = "nats://127.0.0.1:4222",
-        hide_env_values = true
-    )]
-    pub nats_url: String,
+    /// The NATS server and how to log in there (`NATS_URL`, `NATS_CREDS`, `NATS_USER`,
+    /// `NATS_PASSWORD`, `NATS_TOKEN`, `NATS_CA_FILE`, `NATS_TLS_REQUIRED`).
+    #[command(flatten)]
+    pub nats: NatsArgs,
 
     /// Prefix of every NATS subject (empty in production; tests isolate themselves with it).
     #[arg(long, env = "NATS_SUBJECT_PREFIX", default_value = "")]
@@ -158,10 +155,11 @@ impl Config {
         proto::subjects::prefixed(&self.nats_subject_prefix, subject)
     }
 
-    /// Checks what clap cannot: the default endpoint is an http(s) URL the egress policy
-    /// allows (its scheme, and its address when it is an IP literal; a name is checked on
-    /// every connection).
+    /// Checks what clap cannot: at most one way to log in to NATS, and a default endpoint
+    /// that is an http(s) URL the egress policy allows (its scheme, and its address when it
+    /// is an IP literal; a name is checked on every connection).
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.nats.validate()?;
         let endpoint = crate::domain::Endpoint::parse(&self.winleadplus_api_url)
             .map_err(|e| anyhow::anyhow!("WINLEADPLUS_API_URL: {e}"))?;
         self.egress_policy()?

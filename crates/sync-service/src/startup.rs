@@ -58,7 +58,7 @@ impl App {
             metrics.statement_hook(),
         )
         .await?;
-        let nats = nats::connect(&config.nats_url, "sync-service").await?;
+        let nats = nats::connect(&config.nats, "sync-service").await?;
         if config.token_encryption_key.is_none() {
             tracing::warn!(
                 "TOKEN_ENCRYPTION_KEY is not set: organisations' API tokens cannot be saved"

@@ -41,7 +41,7 @@ impl CreateResponder {
             )
             .await
             .map_err(|e| anyhow::anyhow!("cannot subscribe to {subject}: {e}"))?;
-        round_trip(&client)
+        round_trip(&client, &subject)
             .await
             .map_err(|e| anyhow::anyhow!("cannot subscribe to {subject}: {e}"))?;
         Ok(Self {
@@ -98,10 +98,14 @@ impl CreateResponder {
 /// Returns once the server has processed everything this client sent before (NATS handles
 /// one connection's operations in order, so a message to ourselves coming back proves our
 /// subscriptions are in place). `flush` alone only empties the write buffer.
-async fn round_trip(client: &Client) -> anyhow::Result<()> {
-    let inbox = client.new_inbox();
-    let mut probe = client.subscribe(inbox.clone()).await?;
-    client.publish(inbox, Vec::<u8>::new().into()).await?;
+async fn round_trip(client: &Client, subject: &str) -> anyhow::Result<()> {
+    // Beside the create subject, not in `_INBOX`: client-core's NATS user may publish there
+    // (deploy/nats-server.conf), while other connections' inboxes stay out of its reach.
+    let probe_subject = format!("{subject}.probe.{}", uuid::Uuid::new_v4().simple());
+    let mut probe = client.subscribe(probe_subject.clone()).await?;
+    client
+        .publish(probe_subject, Vec::<u8>::new().into())
+        .await?;
     tokio::time::timeout(std::time::Duration::from_secs(10), probe.next())
         .await
         .map_err(|_| anyhow::anyhow!("NATS did not answer within 10 s"))?;

@@ -15,6 +15,7 @@ use proto::events::{
 };
 use proto::prost::Message;
 use proto::tonic::transport::Channel;
+use service_kit::nats::NatsArgs;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -56,7 +57,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         database_url: db.url().to_owned(),
         db_pool_size: 4,
         migrate_on_start: false,
-        nats_url: std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into()),
+        nats: NatsArgs::new(
+            std::env::var("NATS_URL").unwrap_or_else(|_| service_kit::nats::DEFAULT_URL.into()),
+        ),
         nats_subject_prefix: format!("t{tag}"),
         stream: format!("T_{tag}"),
         consumer: "client-core".into(),
@@ -71,7 +74,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         },
     };
     adjust(&mut config);
-    let nats = async_nats::connect(config.nats_url.as_str())
+    let nats = service_kit::nats::connect(&config.nats, "client-core tests")
         .await
         .expect("NATS is running");
     let js = jetstream::new(nats.clone());

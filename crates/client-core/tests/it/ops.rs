@@ -29,6 +29,7 @@ async fn http_endpoints_answer_and_metrics_count_rpcs() {
         .clone()
         .get(proto::clients::GetClientBaseRequest { id: "nope".into() })
         .await;
+    service_kit::tls::install_default_provider();
     let http = reqwest::Client::new();
 
     let healthz = http

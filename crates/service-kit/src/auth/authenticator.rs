@@ -124,11 +124,7 @@ impl Verifier {
             .transpose()
             // Only an empty secret is refused, and settings() already set that aside.
             .map_err(|_| ConfigError::NotConfigured)?;
-        let jwks = settings
-            .jwks_url
-            .map(Jwks::new)
-            .transpose()
-            .map_err(ConfigError::HttpClient)?;
+        let jwks = settings.jwks_url.map(Jwks::new).transpose()?;
 
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;

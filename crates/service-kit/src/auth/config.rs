@@ -95,6 +95,9 @@ pub enum ConfigError {
     /// The HTTP client for the JWKS cannot be built (no TLS roots, for instance).
     #[error("cannot build the HTTP client for AUTH_JWKS_URL")]
     HttpClient(#[source] reqwest::Error),
+    /// The TLS configuration of that client cannot be built.
+    #[error("cannot build the HTTP client for AUTH_JWKS_URL")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// The checked form of an [`AuthConfig`].

@@ -20,6 +20,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
 
+use crate::auth::config::ConfigError;
 use crate::auth::error::{AuthError, InvalidToken};
 
 /// Least time between two fetches of the key set.
@@ -71,13 +72,15 @@ enum FetchError {
 
 impl Jwks {
     /// A cache for the key set at `url`; nothing is fetched yet.
-    pub(crate) fn new(url: Url) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(url: Url) -> Result<Self, ConfigError> {
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::client_config()?)
             // A redirect could lead the fetch to a host an attacker controls.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(FETCH_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
-            .build()?;
+            .build()
+            .map_err(ConfigError::HttpClient)?;
         Ok(Self {
             url,
             client,

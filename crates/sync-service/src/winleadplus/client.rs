@@ -163,6 +163,7 @@ impl WinLeadPlusClient {
     /// A client with these settings.
     pub fn new(settings: ClientSettings, metrics: Metrics) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(service_kit::tls::client_config()?)
             // The address connected to is the one the policy checked: no proxy resolves the
             // name in our place, and no redirect takes the token somewhere unchecked.
             .dns_resolver(settings.egress.resolver())

@@ -25,6 +25,7 @@ use proto::winleadplus::{
 };
 use serde_json::Value;
 use service_kit::auth::mint::{self, hs256_token};
+use service_kit::nats::NatsArgs;
 use sync_service::config::{EncryptionKey, LogFormat};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -108,6 +109,16 @@ fn init_logs() {
     }
 }
 
+/// Who each party of a stack is on NATS.
+pub struct NatsUsers {
+    /// client-core's server and credentials.
+    pub core: NatsArgs,
+    /// sync-service's.
+    pub sync: NatsArgs,
+    /// The test's own connection, which watches every `client.>` subject.
+    pub observer: NatsArgs,
+}
+
 /// Options of a stack.
 pub struct Options {
     pub prospects: Vec<Value>,
@@ -119,6 +130,9 @@ pub struct Options {
     pub max_record_kb: u64,
     pub read_idle_secs: u64,
     pub max_duration_secs: u64,
+    /// When set, both services log in to a NATS server of the test's own as these users, on
+    /// the production subjects (no prefix), stream and consumer.
+    pub nats: Option<NatsUsers>,
     /// When set, sync-service verifies HS256 tokens signed with this secret (real
     /// authentication); otherwise authentication is disabled and every call may see every
     /// organisation.
@@ -137,6 +151,7 @@ impl Default for Options {
             read_idle_secs: 60,
             max_duration_secs: 3600,
             auth_secret: None,
+            nats: None,
         }
     }
 }
@@ -154,8 +169,29 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     let core_db = TestDatabase::new(Database::Core).await;
     let commercial_db = TestDatabase::new(Database::Commercial).await;
     let tag = Uuid::new_v4().simple().to_string();
-    let prefix = format!("t{tag}");
-    let nats_url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    // On the shared server: a subject prefix and a stream of the test's own, anonymous. On
+    // a server of the test's own: the production subjects, stream and users.
+    let (users, prefix, stream) = match options.nats {
+        Some(users) => (
+            users,
+            String::new(),
+            proto::subjects::UPDATE_STREAM.to_owned(),
+        ),
+        None => {
+            let url =
+                std::env::var("NATS_URL").unwrap_or_else(|_| service_kit::nats::DEFAULT_URL.into());
+            let anonymous = NatsArgs::new(url);
+            (
+                NatsUsers {
+                    core: anonymous.clone(),
+                    sync: anonymous.clone(),
+                    observer: anonymous,
+                },
+                format!("t{tag}"),
+                format!("T_{tag}"),
+            )
+        }
+    };
 
     let core_config = client_core::Config {
         grpc_addr: "127.0.0.1:0".parse().unwrap(),
@@ -163,9 +199,9 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         database_url: core_db.url().to_owned(),
         db_pool_size: 4,
         migrate_on_start: false,
-        nats_url: nats_url.clone(),
+        nats: users.core,
         nats_subject_prefix: prefix.clone(),
-        stream: format!("T_{tag}"),
+        stream,
         consumer: "client-core".into(),
         retry_budget_secs: 1,
         update_batch: 256,
@@ -202,7 +238,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         database_url: commercial_db.url().to_owned(),
         db_pool_size: 4,
         migrate_on_start: false,
-        nats_url: nats_url.clone(),
+        nats: users.sync,
         nats_subject_prefix: prefix.clone(),
         winleadplus_api_url: sim.prospects_url(),
         // The simulator speaks http on loopback: exempt it, and only it, from the policy.
@@ -246,9 +282,14 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     let sync_shutdown = CancellationToken::new();
     let sync_handle = tokio::spawn(app.run_until_stopped(sync_shutdown.clone()));
 
-    let nats = async_nats::connect(nats_url.as_str()).await.unwrap();
+    let nats = service_kit::nats::connect(&users.observer, "sync-service tests")
+        .await
+        .unwrap();
     let published = Arc::new(AtomicUsize::new(0));
-    let mut watch = nats.subscribe(format!("{prefix}.client.>")).await.unwrap();
+    let mut watch = nats
+        .subscribe(proto::subjects::prefixed(&prefix, "client.>"))
+        .await
+        .unwrap();
     nats.flush().await.unwrap();
     let counter = Arc::clone(&published);
     let watcher = tokio::spawn(async move {

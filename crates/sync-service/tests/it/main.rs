@@ -16,6 +16,8 @@ mod faults;
 mod helpers;
 mod hostile;
 mod logs;
+mod nats_security;
+mod nats_server;
 mod spans;
 mod structure;
 mod sync;

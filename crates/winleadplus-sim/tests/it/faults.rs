@@ -113,6 +113,7 @@ async fn a_delay_holds_the_answer_back_and_can_time_a_client_out() {
     assert_eq!(slow.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
 
+    service_kit::tls::install_default_provider();
     let impatient = reqwest::Client::builder()
         .timeout(Duration::from_millis(100))
         .build()

@@ -33,7 +33,9 @@ pub async fn spawn_generated(count: usize) -> Sim {
     spawn(SimData::Generate { count, seed: 42 }).await
 }
 
+/// A plain HTTP client (ring installed first: reqwest has no crypto provider of its own).
 pub fn client() -> Client {
+    service_kit::tls::install_default_provider();
     Client::builder().build().unwrap()
 }
 

@@ -42,6 +42,7 @@ async fn stop_shuts_the_server_down() {
 
     sim.stop().await;
 
+    service_kit::tls::install_default_provider();
     let fresh = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
