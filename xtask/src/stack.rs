@@ -17,7 +17,8 @@ use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServic
 use serde_json::Value;
 use service_kit::auth::AuthConfig;
 use service_kit::auth::mint::{Bearer, hs256_token};
-use sync_service::config::{EncryptionKey, LogFormat as SyncLogFormat};
+use sync_service::config::LogFormat as SyncLogFormat;
+use sync_service::keys::{EncryptionKey, KeyArgs};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use winleadplus_sim::{Sim, SimConfig, SimData};
@@ -164,7 +165,7 @@ impl Stack {
             nats_subject_prefix: prefix,
             winleadplus_api_url: sim.prospects_url(),
             winleadplus_api_token: None,
-            token_encryption_key: Some(EncryptionKey::from_bytes(key)),
+            keys: KeyArgs::single(EncryptionKey::from_bytes(key)),
             sync_cron: "0 0 * * * *"
                 .parse()
                 .map_err(|e| anyhow::anyhow!("cron: {e}"))?,
