@@ -18,3 +18,4 @@ mod spans;
 mod structure;
 mod sync;
 mod tenancy;
+mod tokens;
