@@ -6,6 +6,7 @@ mod bench;
 mod dead_letters;
 mod demo;
 mod migrate;
+mod rotate_tokens;
 mod stack;
 mod token;
 
@@ -33,6 +34,9 @@ enum Task {
     /// Create crm_core and crm_commercial if missing and apply pending migrations
     /// (URLs from CORE_DATABASE_URL and COMMERCIAL_DATABASE_URL).
     Migrate,
+    /// Re-seal every stored WinLeadPlus token under the first key of TOKEN_ENCRYPTION_KEYS
+    /// (and convert tokens of the old format); prints what it did.
+    RotateTokens(rotate_tokens::RotateArgs),
     /// Print an access token for the gRPC services (HS256, signed with AUTH_JWT_SECRET).
     Token(token::TokenArgs),
     /// List or replay the updates client-core gave up on.
@@ -49,6 +53,7 @@ async fn main() -> ExitCode {
         Task::BenchRun(args) => bench::run_release(args).await,
         Task::Demo(args) => demo::run(args).await,
         Task::Migrate => migrate::run().await,
+        Task::RotateTokens(args) => rotate_tokens::run(args).await,
         Task::Token(args) => token::run(&args),
         Task::DeadLetters(command) => dead_letters::run(command).await,
     };

@@ -18,7 +18,8 @@ use serde_json::Value;
 use service_kit::auth::AuthConfig;
 use service_kit::auth::mint::{Bearer, hs256_token};
 use service_kit::nats::NatsArgs;
-use sync_service::config::{EncryptionKey, LogFormat as SyncLogFormat};
+use sync_service::config::LogFormat as SyncLogFormat;
+use sync_service::keys::{EncryptionKey, KeyArgs};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use winleadplus_sim::{Sim, SimConfig, SimData};
@@ -179,7 +180,7 @@ impl Stack {
             // The simulator speaks http on loopback.
             winleadplus_allow_http_hosts: vec!["127.0.0.1".to_owned()],
             winleadplus_api_token: None,
-            token_encryption_key: Some(EncryptionKey::from_bytes(key)),
+            keys: KeyArgs::single(EncryptionKey::from_bytes(key)),
             sync_cron: "0 0 * * * *"
                 .parse()
                 .map_err(|e| anyhow::anyhow!("cron: {e}"))?,

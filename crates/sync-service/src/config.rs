@@ -5,13 +5,13 @@
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use base64::Engine;
 use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
 use service_kit::auth::AuthConfig;
 use service_kit::nats::NatsArgs;
 pub use service_kit::telemetry::LogFormat;
 
+use crate::keys::KeyArgs;
 use crate::winleadplus::EgressPolicy;
 
 /// sync-service: imports WinLeadPlus prospects into the CRM.
@@ -76,9 +76,10 @@ pub struct Config {
     #[arg(long, env = "WINLEADPLUS_API_TOKEN", hide_env_values = true)]
     pub winleadplus_api_token: Option<SecretString>,
 
-    /// Key that encrypts stored tokens (base64 of 32 bytes). Without it no token can be saved.
-    #[arg(long, env = "TOKEN_ENCRYPTION_KEY", hide_env_values = true, value_parser = KeyParser)]
-    pub token_encryption_key: Option<EncryptionKey>,
+    /// Keys that seal stored tokens (`TOKEN_ENCRYPTION_KEYS`, or the older single
+    /// `TOKEN_ENCRYPTION_KEY`). Without one no token can be saved.
+    #[command(flatten)]
+    pub keys: KeyArgs,
 
     /// When the scheduler looks for due organisations (cron with seconds: sec min hour dom mon dow).
     #[arg(long, env = "SYNC_CRON", default_value = "0 0 * * * *", value_parser = parse_cron)]
@@ -155,9 +156,10 @@ impl Config {
         proto::subjects::prefixed(&self.nats_subject_prefix, subject)
     }
 
-    /// Checks what clap cannot: at most one way to log in to NATS, and a default endpoint
-    /// that is an http(s) URL the egress policy allows (its scheme, and its address when it
-    /// is an IP literal; a name is checked on every connection).
+    /// Checks what clap cannot: at most one way to log in to NATS, at most one of the two key
+    /// settings, and a default endpoint that is an http(s) URL the egress policy allows (its
+    /// scheme, and its address when it is an IP literal; a name is checked on every
+    /// connection).
     pub fn validate(&self) -> anyhow::Result<()> {
         self.nats.validate()?;
         let endpoint = crate::domain::Endpoint::parse(&self.winleadplus_api_url)
@@ -165,6 +167,7 @@ impl Config {
         self.egress_policy()?
             .check_url(endpoint.url())
             .map_err(|e| anyhow::anyhow!("WINLEADPLUS_API_URL refused: {e}"))?;
+        self.keys.keys()?;
         Ok(())
     }
 
@@ -180,61 +183,6 @@ impl Config {
             .map(ExposeSecret::expose_secret)
             .filter(|t| !t.is_empty())
     }
-}
-
-/// A 32-byte AES-256 key (never printed).
-#[derive(Clone)]
-pub struct EncryptionKey(pub(crate) [u8; 32]);
-
-impl std::fmt::Debug for EncryptionKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EncryptionKey(***)")
-    }
-}
-
-impl EncryptionKey {
-    /// A key from raw bytes.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-}
-
-/// Parses `TOKEN_ENCRYPTION_KEY` without ever echoing it: clap's own error for a value parser
-/// quotes the value, which would put the secret in the start-up log.
-#[derive(Clone)]
-struct KeyParser;
-
-impl clap::builder::TypedValueParser for KeyParser {
-    type Value = EncryptionKey;
-
-    fn parse_ref(
-        &self,
-        _cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<EncryptionKey, clap::Error> {
-        let reason = match value.to_str() {
-            Some(text) => match parse_key(text) {
-                Ok(key) => return Ok(key),
-                Err(reason) => reason,
-            },
-            None => "must be base64 (e.g. `openssl rand -base64 32`)".to_owned(),
-        };
-        Err(clap::Error::raw(
-            clap::error::ErrorKind::ValueValidation,
-            format!("invalid TOKEN_ENCRYPTION_KEY (value not shown): {reason}\n"),
-        ))
-    }
-}
-
-fn parse_key(value: &str) -> Result<EncryptionKey, String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value.trim())
-        .map_err(|_| "must be base64 (e.g. `openssl rand -base64 32`)".to_owned())?;
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| format!("must decode to 32 bytes, got {}", b.len()))?;
-    Ok(EncryptionKey(key))
 }
 
 fn parse_cron(value: &str) -> Result<cron::Schedule, String> {
@@ -259,7 +207,7 @@ mod tests {
         assert_eq!(c.grpc_addr.port(), 50053);
         assert_eq!(c.http_addr.port(), 8083);
         assert_eq!(c.sync_timezone, chrono_tz::Europe::Paris);
-        assert!(c.token_encryption_key.is_none());
+        assert!(c.keys.keys().unwrap().is_empty());
     }
 
     #[test]

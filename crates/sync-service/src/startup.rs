@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use anyhow::Context;
 use service_kit::auth::Authenticator;
 use service_kit::grpc::GrpcServer;
 use service_kit::listeners::Listeners;
@@ -21,7 +22,7 @@ use crate::db::configs::ConfigStore;
 use crate::db::contrats::ContratStore;
 use crate::db::logs::LogStore;
 use crate::db::{self, DbPool};
-use crate::engine::{EngineSettings, SyncEngine};
+use crate::engine::{EngineSettings, FallbackToken, SyncEngine};
 use crate::grpc::{ContratServiceServer, Handlers, WinLeadPlusSyncServiceServer};
 use crate::metrics::Metrics;
 use crate::nats::{self, ClientEvents};
@@ -59,12 +60,8 @@ impl App {
         )
         .await?;
         let nats = nats::connect(&config.nats, "sync-service").await?;
-        if config.token_encryption_key.is_none() {
-            tracing::warn!(
-                "TOKEN_ENCRYPTION_KEY is not set: organisations' API tokens cannot be saved"
-            );
-        }
-        let cipher = TokenCipher::new(config.token_encryption_key.as_ref());
+        let cipher = TokenCipher::new(&config.keys.keys()?);
+        check_stored_tokens(&ConfigStore::new(pool.clone()), &cipher).await?;
         let winleadplus = WinLeadPlusClient::new(
             ClientSettings {
                 connect_timeout: Duration::from_secs(config.connect_timeout_secs),
@@ -85,7 +82,10 @@ impl App {
             Duration::from_secs(config.create_timeout_secs),
         );
         let engine_stop = CancellationToken::new();
-        let fallback_token = config.fallback_token().map(str::to_owned);
+        let default_endpoint = crate::domain::Endpoint::parse(&config.winleadplus_api_url)?;
+        let fallback = config
+            .fallback_token()
+            .map(|token| FallbackToken::new(token, default_endpoint.clone()));
         let engine = SyncEngine::new(
             pool.clone(),
             winleadplus.clone(),
@@ -95,7 +95,7 @@ impl App {
                 batch_size: usize::from(config.batch_size),
                 lease_timeout: Duration::from_secs(config.lease_timeout_secs),
                 max_duration: Duration::from_secs(config.max_duration_secs),
-                fallback_token: fallback_token.clone(),
+                fallback,
             },
             metrics.clone(),
             engine_stop.clone(),
@@ -117,10 +117,7 @@ impl App {
             engine,
             winleadplus,
             cipher,
-            default_endpoint: crate::domain::Endpoint::parse(&config.winleadplus_api_url)?
-                .as_str()
-                .to_owned(),
-            fallback_token,
+            default_endpoint: default_endpoint.as_str().to_owned(),
         };
         let listeners = Listeners::bind(config.grpc_addr, config.http_addr).await?;
         Ok(Self {
@@ -208,4 +205,43 @@ impl App {
         }
         result
     }
+}
+
+/// Refuses to start without a key while stored tokens need one (every sync of theirs would
+/// fail), and warns about tokens whose key is not configured or that are in the old format.
+async fn check_stored_tokens(configs: &ConfigStore, cipher: &TokenCipher) -> anyhow::Result<()> {
+    let stored = configs
+        .sealed_tokens()
+        .await
+        .context("cannot read the stored WinLeadPlus tokens")?;
+    if stored.is_empty() {
+        if !cipher.has_key() {
+            tracing::warn!(
+                "TOKEN_ENCRYPTION_KEYS is not set: organisations' API tokens cannot be saved"
+            );
+        }
+        return Ok(());
+    }
+    if !cipher.has_key() {
+        anyhow::bail!(
+            "TOKEN_ENCRYPTION_KEYS is not set but {} organisations have a stored WinLeadPlus token: \
+             set it (or TOKEN_ENCRYPTION_KEY) to the key they were sealed with",
+            stored.len()
+        );
+    }
+    for (kid, count) in crate::crypto::census(stored.iter().map(|t| t.sealed.as_slice())) {
+        match kid {
+            Some(kid) if cipher.knows(&kid) => {}
+            Some(kid) => tracing::warn!(
+                kid = %kid,
+                organisations = count,
+                "stored WinLeadPlus tokens were sealed with a key that is not among TOKEN_ENCRYPTION_KEYS: their syncs fail until it is added"
+            ),
+            None => tracing::warn!(
+                organisations = count,
+                "stored WinLeadPlus tokens are in the old format: their syncs fail until `cargo xtask rotate-tokens` converts them"
+            ),
+        }
+    }
+    Ok(())
 }

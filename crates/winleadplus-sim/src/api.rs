@@ -81,6 +81,9 @@ pub(crate) async fn list_prospects(
     let (answer, delay, fault) = {
         let mut control = sim.shared().control();
         control.stats.requests += 1;
+        if let Some(bearer) = bearer(&headers) {
+            control.saw_bearer(bearer);
+        }
         let mut delay = None;
         let mut fault = None;
         let answer = if !authorised(&headers, &control.token) {
@@ -257,16 +260,16 @@ fn select(len: usize, query: ListQuery, shape: Shape) -> (Range<usize>, Envelope
 
 /// True when the request carries `Authorization: Bearer <token>`.
 fn authorised(headers: &HeaderMap, token: &str) -> bool {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
+    bearer(headers).is_some_and(|given| given == token)
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let mut parts = value.trim().splitn(2, ' ');
     let scheme = parts.next().unwrap_or_default();
     let given = parts.next().unwrap_or_default().trim();
-    scheme.eq_ignore_ascii_case("bearer") && !given.is_empty() && given == token
+    (scheme.eq_ignore_ascii_case("bearer") && !given.is_empty()).then_some(given)
 }
 
 /// Reads `limit` and `page` (1-based); any other parameter is ignored.

@@ -9,7 +9,8 @@
 //! - `GET /api/prospects` — `Authorization: Bearer <token>` (else 401 with a JSON error);
 //!   `?limit=N` keeps the first N, then the [`Shape`] applies (`?page=n`, 1-based, for the
 //!   paginated one). The next pending [`Fault`] replaces or delays the answer; a 401 or 400
-//!   does not use one up. Every request is counted in [`Stats`].
+//!   does not use one up. Every request is counted in [`Stats`], and the bearer token it
+//!   carried is remembered ([`Sim::bearer_tokens`]).
 //! - `GET /healthz` — `ok`.
 //! - `/admin/...` (no token; loopback peers only unless [`AdminAccess::Anywhere`] /
 //!   `--admin-anywhere`): `GET|PUT|POST /admin/prospects` (all / replace / upsert by

@@ -310,6 +310,12 @@ impl SimHandle {
         self.shared.control().stats = Stats::default();
     }
 
+    /// The bearer tokens `/api/prospects` was sent so far, right or wrong, oldest first (the
+    /// most recent [`crate::HISTORY_LEN`]).
+    pub fn bearer_tokens(&self) -> Vec<String> {
+        self.shared.control().bearers.iter().cloned().collect()
+    }
+
     /// Swaps in a store built beforehand (outside the lock).
     pub(crate) fn replace_store(&self, store: Store) {
         let old = std::mem::replace(&mut *self.shared.store_mut(), store);

@@ -234,9 +234,20 @@ pub(crate) struct Control {
     /// Pending faults, applied front first; the front one's `count` goes down by one per use.
     pub(crate) faults: VecDeque<Fault>,
     pub(crate) stats: Stats,
+    /// The bearer tokens `/api/prospects` was sent, right or wrong, the most recent
+    /// [`HISTORY_LEN`] (tests check where a token did, or did not, go).
+    pub(crate) bearers: VecDeque<String>,
 }
 
 impl Control {
+    /// Remembers a bearer token a request carried.
+    pub(crate) fn saw_bearer(&mut self, token: &str) {
+        if self.bearers.len() >= HISTORY_LEN {
+            self.bearers.pop_front();
+        }
+        self.bearers.push_back(token.to_owned());
+    }
+
     /// Takes one use of the front fault.
     pub(crate) fn next_fault(&mut self) -> Option<Fault> {
         let front = self.faults.front_mut()?;
@@ -272,6 +283,7 @@ impl Shared {
                 shape: Shape::default(),
                 faults: VecDeque::new(),
                 stats: Stats::default(),
+                bearers: VecDeque::new(),
             }),
             admin_anywhere,
         }
@@ -365,6 +377,7 @@ mod tests {
             shape: Shape::Array,
             faults: VecDeque::from([Fault::status(500).times(2), Fault::html()]),
             stats: Stats::default(),
+            bearers: VecDeque::new(),
         };
         let used: Vec<Option<Fault>> = (0..4).map(|_| control.next_fault()).collect();
         assert_eq!(

@@ -8,7 +8,7 @@ use diesel::expression::BoxableExpression;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::models::ConfigRow;
@@ -26,6 +26,60 @@ pub struct ConfigChange {
     /// `Some(None)` clears the token.
     pub api_token_encrypted: Option<Option<Vec<u8>>>,
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Which config a [`ConfigStore::save`] changes.
+#[derive(Clone, Copy)]
+pub enum SaveTarget<'a> {
+    /// The organisation's config, created first (with this endpoint and the defaults) when
+    /// it does not exist.
+    Organisation {
+        /// The organisation, already checked against the caller's.
+        tenant: Tenant,
+        /// The endpoint of a new config.
+        default_endpoint: &'a str,
+    },
+    /// A config by id, when one of `organisations` owns it.
+    Id {
+        /// The caller's organisations.
+        organisations: &'a Organisations,
+        /// The config's id.
+        id: Uuid,
+    },
+}
+
+/// A config before and after a [`ConfigStore::save`].
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// As it was read (under the lock).
+    pub before: SyncConfig,
+    /// As it was written.
+    pub after: SyncConfig,
+}
+
+/// A config's sealed token and what it is bound to.
+#[derive(Clone)]
+pub struct SealedToken {
+    /// The config's id.
+    pub id: Uuid,
+    /// Its organisation.
+    pub organisation_id: Uuid,
+    /// Its stored endpoint.
+    pub api_endpoint: String,
+    /// The token as stored.
+    pub sealed: Vec<u8>,
+}
+
+/// Why a save's transaction rolled back.
+enum SaveError<E> {
+    Db(diesel::result::Error),
+    Plan(E),
+}
+
+impl<E> From<diesel::result::Error> for SaveError<E> {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e)
+    }
 }
 
 /// Never synced, or synced at least `sync_interval_minutes` before `now`.
@@ -92,57 +146,125 @@ impl ConfigStore {
         Ok(row.map(SyncConfig::from))
     }
 
-    /// Applies a change to an organisation's config, creating it first (with `endpoint` and
-    /// the defaults) when it does not exist. Safe under concurrent calls.
+    /// Applies the change `plan` makes of the config as it is, in one transaction that
+    /// holds the row (`SELECT … FOR UPDATE`) from the read to the write: a decision taken on
+    /// what the row holds (e.g. clearing a token when the endpoint moves to another origin)
+    /// cannot be undone by a concurrent save. `None` when the target is not found (another
+    /// organisation's config is left untouched, exactly as a missing one). An error of
+    /// `plan` rolls everything back.
     #[tracing::instrument(name = "db", skip_all, fields(op = "save_config"))]
-    pub async fn save_for_organisation(
+    pub async fn save<E>(
         &self,
-        tenant: Tenant,
-        default_endpoint: &str,
-        mut change: ConfigChange,
-    ) -> Result<SyncConfig, DbError> {
-        let organisation_id = tenant.id();
-        let mut conn = self.pool.get().await?;
-        diesel::insert_into(cfg::table)
-            .values((
-                cfg::organisation_id.eq(organisation_id),
-                cfg::api_endpoint.eq(default_endpoint),
-            ))
-            .on_conflict(cfg::organisation_id)
-            .do_nothing()
-            .execute(&mut conn)
-            .await?;
-        change.updated_at = Some(Utc::now());
-        let row: ConfigRow =
-            diesel::update(cfg::table.filter(cfg::organisation_id.eq(organisation_id)))
-                .set(&change)
-                .returning(ConfigRow::as_returning())
-                .get_result(&mut conn)
-                .await?;
-        Ok(row.into())
+        target: SaveTarget<'_>,
+        plan: impl FnOnce(&SyncConfig) -> Result<ConfigChange, E> + Send,
+    ) -> Result<Option<Saved>, E>
+    where
+        E: From<DbError> + Send,
+    {
+        let mut conn = self.pool.get().await.map_err(DbError::from)?;
+        let outcome = conn
+            .transaction::<_, SaveError<E>, _>(async |conn| {
+                if let SaveTarget::Organisation {
+                    tenant,
+                    default_endpoint,
+                } = target
+                {
+                    diesel::insert_into(cfg::table)
+                        .values((
+                            cfg::organisation_id.eq(tenant.id()),
+                            cfg::api_endpoint.eq(default_endpoint),
+                        ))
+                        .on_conflict(cfg::organisation_id)
+                        .do_nothing()
+                        .execute(conn)
+                        .await?;
+                }
+                let current: Option<ConfigRow> = match target {
+                    SaveTarget::Organisation { tenant, .. } => {
+                        cfg::table
+                            .filter(cfg::organisation_id.eq(tenant.id()))
+                            .select(ConfigRow::as_select())
+                            .for_update()
+                            .first(conn)
+                            .await
+                    }
+                    SaveTarget::Id { organisations, id } => {
+                        cfg::table
+                            .filter(cfg::id.eq(id))
+                            .filter(owned_by(organisations))
+                            .select(ConfigRow::as_select())
+                            .for_update()
+                            .first(conn)
+                            .await
+                    }
+                }
+                .optional()?;
+                let Some(current) = current else {
+                    return Ok(None);
+                };
+                let before = SyncConfig::from(current);
+                let mut change = plan(&before).map_err(SaveError::Plan)?;
+                change.updated_at = Some(Utc::now());
+                let row: ConfigRow = diesel::update(cfg::table.filter(cfg::id.eq(before.id)))
+                    .set(&change)
+                    .returning(ConfigRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Ok(Some(Saved {
+                    before,
+                    after: row.into(),
+                }))
+            })
+            .await;
+        match outcome {
+            Ok(saved) => Ok(saved),
+            Err(SaveError::Plan(e)) => Err(e),
+            Err(SaveError::Db(e)) => Err(DbError::from(e).into()),
+        }
     }
 
-    /// Applies a change to a config named by id; `None` when there is no such config among
-    /// those of `organisations` (another organisation's is left untouched).
-    #[tracing::instrument(name = "db", skip_all, fields(op = "save_config"))]
-    pub async fn save_by_id(
-        &self,
-        organisations: &Organisations,
-        id: Uuid,
-        mut change: ConfigChange,
-    ) -> Result<Option<SyncConfig>, DbError> {
+    /// Every config holding a sealed token (start-up's census, `rotate-tokens`).
+    #[tracing::instrument(name = "db", skip_all, fields(op = "sealed_tokens"))]
+    pub async fn sealed_tokens(&self) -> Result<Vec<SealedToken>, DbError> {
         let mut conn = self.pool.get().await?;
-        change.updated_at = Some(Utc::now());
-        let target = cfg::table
-            .filter(cfg::id.eq(id))
-            .filter(owned_by(organisations));
-        let row: Option<ConfigRow> = diesel::update(target)
-            .set(&change)
-            .returning(ConfigRow::as_returning())
-            .get_result(&mut conn)
-            .await
-            .optional()?;
-        Ok(row.map(SyncConfig::from))
+        let rows: Vec<(Uuid, Uuid, String, Option<Vec<u8>>)> = cfg::table
+            .filter(cfg::api_token_encrypted.is_not_null())
+            .order_by(cfg::organisation_id)
+            .select((
+                cfg::id,
+                cfg::organisation_id,
+                cfg::api_endpoint,
+                cfg::api_token_encrypted,
+            ))
+            .load(&mut conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, organisation_id, api_endpoint, sealed)| {
+                Some(SealedToken {
+                    id,
+                    organisation_id,
+                    api_endpoint,
+                    sealed: sealed?,
+                })
+            })
+            .collect())
+    }
+
+    /// Replaces a config's sealed token only if the row still holds `read` (compare and
+    /// set): false when a save changed it meanwhile, which is then left as it is.
+    #[tracing::instrument(name = "db", skip_all, fields(op = "replace_token"))]
+    pub async fn replace_token(&self, read: &SealedToken, sealed: &[u8]) -> Result<bool, DbError> {
+        let mut conn = self.pool.get().await?;
+        let updated = diesel::update(
+            cfg::table
+                .filter(cfg::id.eq(read.id))
+                .filter(cfg::api_token_encrypted.eq(&read.sealed)),
+        )
+        .set(cfg::api_token_encrypted.eq(sealed))
+        .execute(&mut conn)
+        .await?;
+        Ok(updated == 1)
     }
 
     /// Enabled configs whose interval has elapsed since their last sync (or never synced).

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 pub use messages::{MAX_MESSAGES, Messages};
 
-use crate::crypto::TokenCipher;
+use crate::crypto::{TokenBinding, TokenCipher};
 use crate::db::batches::{self, Batch, ProspectRows, Published, RecordError, Refused};
 use crate::db::configs::ConfigStore;
 use crate::db::logs::{Lease, LogStore, Progress};
@@ -60,8 +60,37 @@ pub struct EngineSettings {
     pub lease_timeout: Duration,
     /// Longest run: past it, the run stops at a batch boundary and ends FAILED.
     pub max_duration: Duration,
-    /// Token for organisations without one.
-    pub fallback_token: Option<String>,
+    /// Token for organisations without one, sent only to its own origin.
+    pub fallback: Option<FallbackToken>,
+}
+
+/// The service's own token (`WINLEADPLUS_API_TOKEN`) for organisations without one, and the
+/// origin of `WINLEADPLUS_API_URL`, the only one it is ever sent to.
+#[derive(Clone)]
+pub struct FallbackToken {
+    token: String,
+    origin: Endpoint,
+}
+
+impl FallbackToken {
+    /// `token`, for `endpoint`'s origin only.
+    pub fn new(token: impl Into<String>, endpoint: Endpoint) -> Self {
+        Self {
+            token: token.into(),
+            origin: endpoint,
+        }
+    }
+}
+
+impl std::fmt::Debug for FallbackToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FallbackToken(*** for {})", origin(&self.origin))
+    }
+}
+
+/// `scheme://host[:port]` of an endpoint, as messages name it.
+fn origin(endpoint: &Endpoint) -> String {
+    endpoint.url().origin().ascii_serialization()
 }
 
 /// The sync engine (cheap to clone).
@@ -151,6 +180,10 @@ pub enum RunError {
     /// The service is shutting down.
     #[error("interrupted by shutdown")]
     Shutdown,
+    /// There is no token to send to the endpoint (none, the fallback's origin is another,
+    /// or the stored one does not open).
+    #[error("{0}")]
+    Token(String),
     /// A task of the run died.
     #[error("{0} task failed: {1}")]
     Task(&'static str, String),
@@ -183,11 +216,36 @@ impl SyncEngine {
         }
     }
 
-    /// The token to use for an organisation: its own (decrypted), else the fallback.
-    pub fn token_of(&self, config: &SyncConfig) -> Result<Option<String>, Error> {
+    /// The token to send to an organisation's stored endpoint: its own, opened for the
+    /// config's organisation and the endpoint's origin, else the fallback when that origin
+    /// is the fallback's. Every refusal says why and what to do (`FAILED_PRECONDITION`).
+    pub fn token_of(&self, config: &SyncConfig) -> Result<String, Error> {
+        let endpoint = Endpoint::parse(&config.api_endpoint)?;
         match &config.api_token_sealed {
-            Some(sealed) => Ok(Some(self.inner.cipher.open(sealed)?)),
-            None => Ok(self.inner.settings.fallback_token.clone()),
+            Some(sealed) => {
+                let binding = TokenBinding::new(config.organisation_id, &endpoint);
+                Ok(self.inner.cipher.open(sealed, &binding)?)
+            }
+            None => self.fallback_for(config.organisation_id, &endpoint),
+        }
+    }
+
+    /// The service's fallback token, if `endpoint` is on its origin.
+    pub fn fallback_for(
+        &self,
+        organisation_id: Uuid,
+        endpoint: &Endpoint,
+    ) -> Result<String, Error> {
+        match &self.inner.settings.fallback {
+            Some(fallback) if fallback.origin.same_origin(endpoint) => Ok(fallback.token.clone()),
+            Some(fallback) => Err(Error::FailedPrecondition(format!(
+                "no API token for {}: the service's fallback token is only sent to {}; save an api_token",
+                origin(endpoint),
+                origin(&fallback.origin)
+            ))),
+            None => Err(Error::FailedPrecondition(format!(
+                "organisation {organisation_id} has no WinLeadPlus API token: save an api_token"
+            ))),
         }
     }
 
@@ -213,11 +271,9 @@ impl SyncEngine {
             )));
         }
         let endpoint = Endpoint::parse(&config.api_endpoint)?;
-        let token = self.token_of(&config)?.ok_or_else(|| {
-            Error::FailedPrecondition(format!(
-                "organisation {organisation_id} has no WinLeadPlus API token (SaveConfig api_token)"
-            ))
-        })?;
+        // A token that cannot be had ends the run FAILED with the reason, so a scheduled run
+        // leaves it in the logs too; nothing is sent.
+        let token = self.token_of(&config);
 
         let stale_after = chrono::Duration::from_std(inner.settings.lease_timeout)
             .unwrap_or(chrono::Duration::MAX);
@@ -244,7 +300,10 @@ impl SyncEngine {
             errors: Messages::default(),
             warnings: Messages::default(),
         };
-        let result = self.run(&mut run, endpoint, token, deadline).await;
+        let result = match token {
+            Ok(token) => self.run(&mut run, endpoint, token, deadline).await,
+            Err(e) => Err(RunError::Token(e.to_string())),
+        };
         drop(heartbeat);
 
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);

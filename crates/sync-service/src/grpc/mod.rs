@@ -30,11 +30,13 @@ use uuid::Uuid;
 pub use proto::contrats::contrat_service_server::ContratServiceServer;
 pub use proto::winleadplus::win_lead_plus_sync_service_server::WinLeadPlusSyncServiceServer;
 
-use crate::crypto::TokenCipher;
-use crate::db::configs::{ConfigChange, ConfigStore};
+use crate::crypto::{TokenBinding, TokenCipher};
+use crate::db::configs::{ConfigChange, ConfigStore, SaveTarget};
 use crate::db::contrats::{ContratFilter, ContratPage, ContratStore};
 use crate::db::logs::LogStore;
-use crate::domain::{self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint, SyncStatus};
+use crate::domain::{
+    self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint, SyncConfig, SyncStatus,
+};
 use crate::engine::{SyncEngine, SyncOutcome, Trigger};
 use crate::error::Error;
 use crate::winleadplus::egress::Checked;
@@ -66,8 +68,6 @@ pub struct Handlers {
     pub cipher: TokenCipher,
     /// Endpoint of a new config.
     pub default_endpoint: String,
-    /// Token of organisations without one.
-    pub fallback_token: Option<String>,
 }
 
 impl Handlers {
@@ -85,52 +85,82 @@ impl Handlers {
             .map(|org| requested(organisations, org))
             .transpose()?;
         let api_endpoint = match r.api_endpoint.as_deref() {
-            Some(e) => Some(self.allowed_endpoint(e).await?.as_str().to_owned()),
+            Some(e) => Some(self.allowed_endpoint(e).await?),
             None => None,
         };
         let sync_interval_minutes = r.sync_interval_minutes.map(domain::interval).transpose()?;
-        let api_token_encrypted = match r.api_token.as_deref().map(str::trim) {
-            None => None,
-            Some("") => Some(None),
-            Some(token) => Some(Some(self.cipher.seal(token).map_err(|e| {
-                Error::FailedPrecondition(format!("cannot store the API token: {e}"))
-            })?)),
-        };
-        let change = ConfigChange {
-            api_endpoint,
-            enabled: r.enabled,
-            sync_interval_minutes,
-            api_token_encrypted,
-            updated_at: None,
+        let api_token = r.api_token.as_deref().map(str::trim);
+        // Decided on the row as it is, under its lock: the token is sealed for the origin the
+        // config will have, and a token left behind by a move to another origin is cleared.
+        let plan = |current: &SyncConfig| -> Result<ConfigChange, Error> {
+            if let Some(tenant) = tenant
+                && current.organisation_id != tenant.id()
+            {
+                return Err(Error::invalid(format!(
+                    "config {} belongs to another organisation than {tenant}",
+                    current.id
+                )));
+            }
+            let stored = Endpoint::parse(&current.api_endpoint).ok();
+            let endpoint = match (&api_endpoint, &stored) {
+                (Some(new), _) => new.clone(),
+                (None, Some(stored)) => stored.clone(),
+                (None, None) => Endpoint::parse(&self.default_endpoint)?,
+            };
+            let moved = stored.is_none_or(|s| !s.same_origin(&endpoint));
+            let api_token_encrypted = match api_token {
+                Some("") => Some(None),
+                Some(token) => {
+                    let binding = TokenBinding::new(current.organisation_id, &endpoint);
+                    Some(Some(self.cipher.seal(token, &binding).map_err(|e| {
+                        Error::FailedPrecondition(format!("cannot store the API token: {e}"))
+                    })?))
+                }
+                // The stored token is bound to its origin: it would not open at the new one,
+                // and must never be sent there.
+                None if moved && current.api_token_sealed.is_some() => Some(None),
+                None => None,
+            };
+            Ok(ConfigChange {
+                api_endpoint: api_endpoint.as_ref().map(|e| e.as_str().to_owned()),
+                enabled: r.enabled,
+                sync_interval_minutes,
+                api_token_encrypted,
+                updated_at: None,
+            })
         };
         let saved = if !r.id.trim().is_empty() {
             let id = domain::parse_uuid("id", &r.id)?;
-            // Another organisation's config is not found, exactly as a missing one: both
-            // queries below only see the caller's organisations.
-            let not_found = || Error::NotFound(format!("no WinLeadPlus config with id {id}"));
-            if let Some(tenant) = tenant {
-                match self.configs.by_id(organisations, id).await? {
-                    Some(existing) if existing.organisation_id != tenant.id() => {
-                        return Err(Error::invalid(format!(
-                            "config {id} belongs to another organisation than {tenant}"
-                        )));
-                    }
-                    Some(_) => {}
-                    None => return Err(not_found()),
-                }
-            }
+            // Another organisation's config is not found, exactly as a missing one: the
+            // query only sees the caller's organisations.
             self.configs
-                .save_by_id(organisations, id, change)
+                .save(SaveTarget::Id { organisations, id }, plan)
                 .await?
-                .ok_or_else(not_found)?
+                .ok_or_else(|| Error::NotFound(format!("no WinLeadPlus config with id {id}")))?
         } else if let Some(tenant) = tenant {
+            let target = SaveTarget::Organisation {
+                tenant,
+                default_endpoint: &self.default_endpoint,
+            };
             self.configs
-                .save_for_organisation(tenant, &self.default_endpoint, change)
+                .save(target, plan)
                 .await?
+                .ok_or_else(|| Error::Internal("a config just created is missing".to_owned()))?
         } else {
             return Err(Error::invalid("give the config's id or an organisation_id"));
         };
-        Ok(convert::config(saved))
+        if api_token.is_none()
+            && saved.before.api_token_sealed.is_some()
+            && saved.after.api_token_sealed.is_none()
+        {
+            tracing::info!(
+                organisation_id = %saved.after.organisation_id,
+                from = %origin_of(&saved.before.api_endpoint),
+                to = %origin_of(&saved.after.api_endpoint),
+                "the endpoint moved to another origin: the stored WinLeadPlus token was cleared (has_api_token is now false; save an api_token for the new origin)"
+            );
+        }
+        Ok(convert::config(saved.after))
     }
 
     /// A new `api_endpoint`, parsed and checked against the egress policy: its scheme, its
@@ -221,25 +251,21 @@ impl Handlers {
             .filter(|t| !t.is_empty())
         {
             Some(t) => t.to_owned(),
-            None => {
-                // The stored token only ever goes to the origin it was saved for.
-                if !endpoint.same_origin(&stored_endpoint) {
-                    return Err(Error::PermissionDenied(format!(
-                        "the stored token is only sent to {}; give api_token to test {}",
-                        stored_endpoint.url().origin().ascii_serialization(),
-                        endpoint.url().origin().ascii_serialization()
-                    )));
+            None => match stored.as_ref().filter(|c| c.api_token_sealed.is_some()) {
+                Some(config) => {
+                    // The stored token only ever goes to the origin it was saved for.
+                    if !endpoint.same_origin(&stored_endpoint) {
+                        return Err(Error::PermissionDenied(format!(
+                            "the stored token is only sent to {}; give api_token to test {}",
+                            origin_of(stored_endpoint.as_str()),
+                            origin_of(endpoint.as_str())
+                        )));
+                    }
+                    self.engine.token_of(config)?
                 }
-                let own = match &stored {
-                    Some(c) => self.engine.token_of(c)?,
-                    None => self.fallback_token.clone(),
-                };
-                own.ok_or_else(|| {
-                    Error::FailedPrecondition(
-                        "no API token to test with: give api_token".to_owned(),
-                    )
-                })?
-            }
+                // The fallback only ever goes to the origin of WINLEADPLUS_API_URL.
+                None => self.engine.fallback_for(tenant.id(), &endpoint)?,
+            },
         };
         let outcome = self
             .winleadplus
@@ -418,6 +444,15 @@ fn refused(refusal: Refusal) -> Error {
         Error::PermissionDenied(message)
     } else {
         Error::Invalid(message)
+    }
+}
+
+/// `scheme://host[:port]` of a stored endpoint, for messages (the text itself when it is not
+/// a URL).
+fn origin_of(endpoint: &str) -> String {
+    match url::Url::parse(endpoint) {
+        Ok(url) => url.origin().ascii_serialization(),
+        Err(_) => endpoint.to_owned(),
     }
 }
 

@@ -26,7 +26,8 @@ use proto::winleadplus::{
 use serde_json::Value;
 use service_kit::auth::mint::{self, hs256_token};
 use service_kit::nats::NatsArgs;
-use sync_service::config::{EncryptionKey, LogFormat};
+use sync_service::config::LogFormat;
+use sync_service::keys::{EncryptionKey, KeyArgs};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -45,6 +46,8 @@ pub struct Stack {
     pub contrats: ContratServiceClient<Channel>,
     pub clients: ClientBaseServiceClient<Channel>,
     pub core_config: client_core::Config,
+    /// sync-service's config as last started.
+    pub sync_config: sync_service::Config,
     pub nats: async_nats::Client,
     /// Messages seen on the create and update subjects since the start.
     pub published: Arc<AtomicUsize>,
@@ -137,6 +140,12 @@ pub struct Options {
     /// authentication); otherwise authentication is disabled and every call may see every
     /// organisation.
     pub auth_secret: Option<&'static str>,
+    /// The token keys (one fixed key unless set).
+    pub keys: KeyArgs,
+    /// `WINLEADPLUS_API_TOKEN`.
+    pub fallback_token: Option<&'static str>,
+    /// `WINLEADPLUS_API_URL` (the simulator's endpoint unless set).
+    pub api_url: Option<String>,
 }
 
 impl Default for Options {
@@ -152,6 +161,9 @@ impl Default for Options {
             max_duration_secs: 3600,
             auth_secret: None,
             nats: None,
+            keys: KeyArgs::single(EncryptionKey::from_bytes([42; 32])),
+            fallback_token: None,
+            api_url: None,
         }
     }
 }
@@ -240,11 +252,11 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         migrate_on_start: false,
         nats: users.sync,
         nats_subject_prefix: prefix.clone(),
-        winleadplus_api_url: sim.prospects_url(),
+        winleadplus_api_url: options.api_url.unwrap_or_else(|| sim.prospects_url()),
         // The simulator speaks http on loopback: exempt it, and only it, from the policy.
         winleadplus_allow_http_hosts: vec![SIM_HOST.into()],
-        winleadplus_api_token: None,
-        token_encryption_key: Some(EncryptionKey::from_bytes([42; 32])),
+        winleadplus_api_token: options.fallback_token.map(Into::into),
+        keys: options.keys,
         sync_cron: "0 0 * * * *".parse().unwrap(),
         sync_timezone: chrono_tz::Europe::Paris,
         scheduler_enabled: options.scheduler,
@@ -273,14 +285,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
             },
         },
     };
-    let app = sync_service::App::build(sync_config.clone())
-        .await
-        .expect("sync-service builds");
-    let sync_grpc = app.grpc_addr().unwrap();
-    let sync_metrics = app.metrics();
-    let scheduler = app.scheduler();
-    let sync_shutdown = CancellationToken::new();
-    let sync_handle = tokio::spawn(app.run_until_stopped(sync_shutdown.clone()));
+    let (sync_app, sync_channel, sync_metrics, scheduler) = start_sync(sync_config.clone()).await;
 
     let nats = service_kit::nats::connect(&users.observer, "sync-service tests")
         .await
@@ -298,30 +303,20 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         }
     });
 
-    let channel = |addr: std::net::SocketAddr| async move {
-        Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
-    };
-    let sync_channel = channel(sync_grpc).await;
     Stack {
         sync: WinLeadPlusSyncServiceClient::new(sync_channel.clone()),
         contrats: ContratServiceClient::new(sync_channel.clone()),
         sync_channel,
         auth_secret: options.auth_secret,
         clients: ClientBaseServiceClient::new(channel(core_grpc).await),
+        sync_config,
         core_db,
         commercial_db,
         sim,
         core_config,
         nats,
         published,
-        sync_app: Running {
-            shutdown: sync_shutdown,
-            handle: Some(sync_handle),
-        },
+        sync_app,
         scheduler,
         sync_metrics,
         core_metrics,
@@ -333,7 +328,53 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
     }
 }
 
+/// A client channel to a gRPC address.
+async fn channel(addr: std::net::SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// Builds and runs a sync-service: (its handle, a channel to it, its metrics, its scheduler).
+async fn start_sync(
+    config: sync_service::Config,
+) -> (
+    Running,
+    Channel,
+    sync_service::metrics::Metrics,
+    Option<sync_service::scheduler::Scheduler>,
+) {
+    let app = sync_service::App::build(config)
+        .await
+        .expect("sync-service builds");
+    let grpc = app.grpc_addr().unwrap();
+    let metrics = app.metrics();
+    let scheduler = app.scheduler();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let running = Running {
+        shutdown,
+        handle: Some(handle),
+    };
+    (running, channel(grpc).await, metrics, scheduler)
+}
+
 impl Stack {
+    /// Stops sync-service and starts it again over the same database with `keys`.
+    pub async fn restart_sync(&mut self, keys: KeyArgs) {
+        self.sync_app.stop().await;
+        self.sync_config.keys = keys;
+        let (app, channel, metrics, scheduler) = start_sync(self.sync_config.clone()).await;
+        self.sync = WinLeadPlusSyncServiceClient::new(channel.clone());
+        self.contrats = ContratServiceClient::new(channel.clone());
+        self.sync_channel = channel;
+        self.sync_app = app;
+        self.sync_metrics = metrics;
+        self.scheduler = scheduler;
+    }
+
     /// A token for a caller member of `organisations`, signed with the stack's secret.
     pub fn token(&self, organisations: &[Uuid]) -> String {
         let secret = self.auth_secret.expect("a stack with authentication");

@@ -22,4 +22,5 @@ mod spans;
 mod structure;
 mod sync;
 mod tenancy;
+mod tokens;
 mod versions;
