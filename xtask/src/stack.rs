@@ -155,6 +155,7 @@ impl Stack {
             consumer: "client-core".to_owned(),
             retry_budget_secs: 900,
             update_batch: 512,
+            create_concurrency: 4,
             stream_max_age_hours: 168,
             dead_letter_retention_days: 30,
             log_format: CoreLogFormat::Pretty,

@@ -61,6 +61,10 @@ pub struct Config {
     #[arg(long, env = "CORE_RETRY_BUDGET_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub retry_budget_secs: u64,
 
+    /// Create batches served at once by one replica (each holds a database connection).
+    #[arg(long, env = "CORE_CREATE_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub create_concurrency: u16,
+
     /// Updates fetched from the stream at once.
     #[arg(long, env = "CORE_UPDATE_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=5000))]
     pub update_batch: u16,

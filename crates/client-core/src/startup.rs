@@ -75,6 +75,7 @@ impl App {
             config.subject(proto::subjects::CLIENT_CREATE),
             EventStore::new(pool.clone()),
             metrics.clone(),
+            usize::from(config.create_concurrency),
         )
         .await?;
         let listeners = Listeners::bind(config.grpc_addr, config.http_addr).await?;

@@ -1,8 +1,12 @@
 //! `client.create.from-winleadplus`: answers each batch of creations with one result per
-//! item. Requests are served one after another per subscriber (the queue group spreads them
-//! over replicas); on shutdown the subscription is drained so no taken request is dropped.
+//! item. Up to `CORE_CREATE_CONCURRENCY` requests are served at once per replica (the queue
+//! group spreads them over replicas), so a batch does not wait behind others until its
+//! sender gives up; on shutdown the subscription is drained and every request taken is
+//! answered before the responder returns.
 //! Each batch is served under a `create_batch` span (`subject`, `batch`, then the outcome
 //! counts `created`, `existing`, `failed`).
+
+use std::sync::Arc;
 
 use async_nats::Client;
 use futures::StreamExt;
@@ -10,6 +14,8 @@ use proto::events::{
     ClientCreateBatch, ClientCreateBatchReply, ClientCreateResult, client_create_result,
 };
 use proto::prost::Message;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::convert::create_command;
@@ -24,15 +30,18 @@ pub struct CreateResponder {
     subscriber: async_nats::Subscriber,
     store: EventStore,
     metrics: Metrics,
+    concurrency: usize,
 }
 
 impl CreateResponder {
-    /// Subscribes in the `client-core` queue group and makes sure the server knows it.
+    /// Subscribes in the `client-core` queue group and makes sure the server knows it; it
+    /// will serve up to `concurrency` requests at once.
     pub async fn subscribe(
         client: Client,
         subject: String,
         store: EventStore,
         metrics: Metrics,
+        concurrency: usize,
     ) -> anyhow::Result<Self> {
         let subscriber = client
             .queue_subscribe(
@@ -50,6 +59,7 @@ impl CreateResponder {
             subscriber,
             store,
             metrics,
+            concurrency: concurrency.max(1),
         })
     }
 
@@ -61,10 +71,20 @@ impl CreateResponder {
             mut subscriber,
             store,
             metrics,
+            concurrency,
         } = self;
-        tracing::info!(%subject, "create responder listening");
+        tracing::info!(%subject, concurrency, "create responder listening");
+        let slots = Arc::new(Semaphore::new(concurrency));
+        let mut serving = JoinSet::new();
         let mut draining = false;
         loop {
+            // A request is taken only when a slot is free: the others wait in NATS, where
+            // another replica of the queue group may take them.
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
+            // Reap what finished, so the set holds only requests in hand.
+            while serving.try_join_next().is_some() {}
             let message = tokio::select! {
                 m = subscriber.next() => m,
                 () = shutdown.cancelled(), if !draining => {
@@ -77,14 +97,30 @@ impl CreateResponder {
                 }
             };
             let Some(message) = message else { break };
-            let reply = handle(&store, &metrics, &subject, &message.payload).await;
-            match message.reply {
-                Some(reply_to) => {
-                    if let Err(e) = client.publish(reply_to, reply.encode_to_vec().into()).await {
-                        tracing::error!(error = %e, "cannot send a create reply");
+            let (client, store, metrics, subject) = (
+                client.clone(),
+                store.clone(),
+                metrics.clone(),
+                subject.clone(),
+            );
+            serving.spawn(async move {
+                let reply = handle(&store, &metrics, &subject, &message.payload).await;
+                match message.reply {
+                    Some(reply_to) => {
+                        if let Err(e) = client.publish(reply_to, reply.encode_to_vec().into()).await
+                        {
+                            tracing::error!(error = %e, "cannot send a create reply");
+                        }
                     }
+                    None => tracing::warn!("create request without a reply subject ignored"),
                 }
-                None => tracing::warn!("create request without a reply subject ignored"),
+                drop(slot);
+            });
+        }
+        // Every request taken is answered before the replies are flushed.
+        while let Some(served) = serving.join_next().await {
+            if let Err(e) = served {
+                tracing::error!(error = %e, "a create request's task failed");
             }
         }
         if let Err(e) = client.flush().await {

@@ -449,3 +449,57 @@ async fn the_same_record_twice_in_one_batch_gets_one_client() {
     assert_eq!(app.count("SELECT count(*) AS n FROM adresses").await, 2);
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_batch_is_served_while_another_waits_on_the_database() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let org = Uuid::new_v4();
+    let manual = app
+        .grpc
+        .clone()
+        .create(CreateClientBaseRequest {
+            organisation_id: org.to_string(),
+            nom: "DUPONT".into(),
+            prenom: "Marie".into(),
+            telephone: "+33 6 12 34 56 78".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // Another transaction holds the manual client's row: the batch that links it waits.
+    let mut holder = app.conn().await;
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    diesel::sql_query(format!(
+        "SELECT id FROM clientbases WHERE id = '{}' FOR UPDATE",
+        manual.id
+    ))
+    .execute(&mut holder)
+    .await
+    .unwrap();
+    let mut waiting = Box::pin(app.create_batch(vec![create_item(org, "1001", "Dupont", 7)]));
+    tokio::select! {
+        _ = &mut waiting => panic!("the linking batch should wait for the row"),
+        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+    }
+
+    let other = tokio::time::timeout(
+        Duration::from_secs(5),
+        app.create_batch(vec![create_item(org, "2002", "Martin", 7)]),
+    )
+    .await
+    .expect("a second batch is answered while the first waits");
+    assert!(other.results[0].created, "{other:?}");
+
+    diesel::sql_query("COMMIT")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let linked = waiting.await;
+    assert_eq!(client_id(&linked.results[0]), manual.id);
+    app.cleanup().await;
+}

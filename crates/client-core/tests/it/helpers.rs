@@ -65,6 +65,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         consumer: "client-core".into(),
         retry_budget_secs: 1,
         update_batch: 64,
+        create_concurrency: 4,
         stream_max_age_hours: 168,
         dead_letter_retention_days: 30,
         log_format: LogFormat::Pretty,

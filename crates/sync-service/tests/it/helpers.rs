@@ -217,6 +217,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         consumer: "client-core".into(),
         retry_budget_secs: 1,
         update_batch: 256,
+        create_concurrency: 4,
         stream_max_age_hours: 168,
         dead_letter_retention_days: 30,
         log_format: client_core::config::LogFormat::Pretty,
