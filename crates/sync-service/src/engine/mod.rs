@@ -5,7 +5,7 @@
 mod convert;
 mod messages;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ use crate::db::{DbError, DbPool};
 use crate::domain::{Endpoint, SyncConfig, SyncLog, SyncStatus};
 use crate::error::Error;
 use crate::metrics::Metrics;
-use crate::nats::{ClientEvents, EventError};
+use crate::nats::{ClientEvents, EventError, UpdateError};
 use crate::winleadplus::{FetchError, Record, WinLeadPlusClient};
 use service_kit::auth::Tenant;
 
@@ -402,7 +402,10 @@ impl SyncEngine {
         );
         let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
         let mut stopped: Option<RunError> = None;
-        // Recording a batch (crm_commercial) overlaps with publishing the next one (NATS,
+        // Up to two batches are being sent (create requests answered, updates confirmed)
+        // while the records of the next one arrive; they are recorded in their order.
+        let mut sending: VecDeque<Sending> = VecDeque::with_capacity(IN_FLIGHT);
+        // Recording a batch (crm_commercial) overlaps with sending the next ones (NATS,
         // client-core's database): at most one recording is in flight.
         let mut recording: Option<InFlight> = None;
         // One timer and one shutdown wait for the whole run, not one per record.
@@ -426,10 +429,9 @@ impl SyncEngine {
             };
             batch.push(record);
             if batch.len() >= batch_size {
-                let next = self
-                    .publish_batch(run, &known, std::mem::take(&mut batch))
-                    .await;
-                self.chain(run, &mut recording, next).await?;
+                let dispatched = self.dispatch(run, &known, std::mem::take(&mut batch)).await;
+                self.queue(run, &mut sending, &mut recording, dispatched)
+                    .await?;
                 if inner.shutdown.is_cancelled() {
                     stopped = Some(RunError::Shutdown);
                     break;
@@ -437,8 +439,13 @@ impl SyncEngine {
             }
         }
         if stopped.is_none() && !batch.is_empty() {
-            let next = self.publish_batch(run, &known, batch).await;
-            self.chain(run, &mut recording, next).await?;
+            let dispatched = self.dispatch(run, &known, batch).await;
+            self.queue(run, &mut sending, &mut recording, dispatched)
+                .await?;
+        }
+        // What was sent is recorded, even when the run stops: it was published.
+        while !sending.is_empty() {
+            self.land(run, &mut sending, &mut recording).await?;
         }
         self.chain(run, &mut recording, Ok(None)).await?;
         if let Some(stop) = stopped {
@@ -496,14 +503,70 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Classifies and publishes one batch; returns what to record (nothing for a dry run,
-    /// whose progress is written here).
-    async fn publish_batch(
+    /// Adds a dispatched batch to those being sent; once [`IN_FLIGHT`] are, waits for the
+    /// oldest and records it. A batch that could not be dispatched (a dry run's progress not
+    /// written) stops the run once what was sent before is recorded.
+    async fn queue(
+        &self,
+        run: &mut Run,
+        sending: &mut VecDeque<Sending>,
+        recording: &mut Option<InFlight>,
+        dispatched: Result<Option<Sending>, RunError>,
+    ) -> Result<(), RunError> {
+        match dispatched {
+            Ok(Some(send)) => sending.push_back(send),
+            Ok(None) => {}
+            Err(e) => {
+                while !sending.is_empty() {
+                    self.land(run, sending, recording).await?;
+                }
+                return self.chain(run, recording, Err(e)).await;
+            }
+        }
+        if sending.len() >= IN_FLIGHT {
+            self.land(run, sending, recording).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest batch being sent, counts its answers and starts recording it. If
+    /// it failed as a whole, the batches sent after it are still recorded before the run
+    /// stops with its error.
+    async fn land(
+        &self,
+        run: &mut Run,
+        sending: &mut VecDeque<Sending>,
+        recording: &mut Option<InFlight>,
+    ) -> Result<(), RunError> {
+        let Some(oldest) = sending.pop_front() else {
+            return Ok(());
+        };
+        match joined(oldest).await {
+            Ok(sent) => {
+                let batch = self.settle(run, sent);
+                self.chain(run, recording, Ok(Some(batch))).await
+            }
+            Err(e) => {
+                while let Some(next) = sending.pop_front() {
+                    if let Ok(sent) = joined(next).await {
+                        let batch = self.settle(run, sent);
+                        self.chain(run, recording, Ok(Some(batch))).await?;
+                    }
+                }
+                self.chain(run, recording, Err(e)).await
+            }
+        }
+    }
+
+    /// Classifies one batch and starts sending it: creates to client-core, updates to
+    /// JetStream, in a task of their own. A dry run sends nothing: its counts and progress
+    /// are written here, and there is nothing to record.
+    async fn dispatch(
         &self,
         run: &mut Run,
         known: &HashMap<i64, Known>,
         batch: Vec<Record>,
-    ) -> Result<Option<Batch>, RunError> {
+    ) -> Result<Option<Sending>, RunError> {
         let inner = &self.inner;
         let mut creates: Vec<MappedProspect> = Vec::new();
         let mut updates: Vec<(Uuid, MappedProspect)> = Vec::new();
@@ -536,28 +599,45 @@ impl SyncEngine {
                 }
             }
         }
+        run.counts.processed = run.counts.total_prospects;
 
         if run.dry_run {
             run.counts.created += i32::try_from(creates.len()).unwrap_or(i32::MAX);
             run.counts.updated += i32::try_from(updates.len()).unwrap_or(i32::MAX);
-            run.counts.processed = run.counts.total_prospects;
             return match inner.logs.progress(run.log_id, &run.progress()).await {
                 Ok(true) => Ok(None),
                 Ok(false) => Err(RecordError::LeaseLost.into()),
                 Err(e) => Err(RunError::Progress(e)),
             };
         }
+        let engine = self.clone();
+        let organisation_id = run.organisation_id;
+        let send = async move { engine.send(organisation_id, creates, updates).await };
+        Ok(Some(tokio::spawn(send.in_current_span())))
+    }
 
-        // Publish first, record second: a crash in between re-sends next time, harmlessly.
+    /// Sends one batch: its creates to client-core (request/reply), its updates to JetStream
+    /// under versions reserved first. Publish first, record second: a crash before the
+    /// recording re-sends next time, harmlessly. Fails as a whole only when client-core,
+    /// NATS or the version reservation does.
+    async fn send(
+        &self,
+        organisation_id: Uuid,
+        creates: Vec<MappedProspect>,
+        updates: Vec<(Uuid, MappedProspect)>,
+    ) -> Result<Sent, RunError> {
+        let inner = &self.inner;
         // A new client's first version is this clock's; its mapping keeps it, and every
         // later version is reserved above it.
         let created_version = Utc::now().timestamp_micros();
-        let mut applied: Vec<(Uuid, MappedProspect, Published, i64)> =
-            Vec::with_capacity(creates.len() + updates.len());
+        let mut sent = Sent {
+            created_version,
+            ..Sent::default()
+        };
         if !creates.is_empty() {
             let items = creates
                 .iter()
-                .map(|p| convert::create_item(run.organisation_id, p, created_version))
+                .map(|p| convert::create_item(organisation_id, p, created_version))
                 .collect();
             let started = Instant::now();
             let results = inner.events.create(items).await?;
@@ -566,33 +646,14 @@ impl SyncEngine {
                 elapsed_ms = started.elapsed().as_millis(),
                 "create batch answered"
             );
-            for (p, result) in creates.into_iter().zip(results) {
-                match result.outcome.as_ref() {
-                    Some(Outcome::ClientId(id)) => match Uuid::parse_str(id) {
-                        Ok(client_id) => {
-                            run.counts.created += 1;
-                            inner.metrics.prospect("created");
-                            applied.push((client_id, p, Published::Created, created_version));
-                        }
-                        Err(_) => run.fail(
-                            &p.external_id.to_string(),
-                            format!("client-core returned a bad id {id:?}"),
-                        ),
-                    },
-                    Some(Outcome::Error(e)) => {
-                        inner.metrics.prospect("failed");
-                        run.fail(
-                            &p.external_id.to_string(),
-                            format!("client not created: {e}"),
-                        );
-                    }
-                    None => run.fail(&p.external_id.to_string(), "client-core gave no result"),
-                }
-            }
+            sent.created = creates
+                .into_iter()
+                .zip(results.into_iter().map(|r| r.outcome))
+                .collect();
         }
         if !updates.is_empty() {
             let ids: Vec<i64> = updates.iter().map(|(_, p)| p.external_id.get()).collect();
-            let versions = mappings::reserve_versions(&inner.pool, run.organisation_id, &ids)
+            let versions = mappings::reserve_versions(&inner.pool, organisation_id, &ids)
                 .await
                 .map_err(RunError::Versions)?;
             let mut publish = Vec::with_capacity(updates.len());
@@ -601,7 +662,7 @@ impl SyncEngine {
                 match versions.get(&p.external_id.get()) {
                     Some(&version) => {
                         events.push(convert::update_event(
-                            run.organisation_id,
+                            organisation_id,
                             client_id,
                             &p,
                             version,
@@ -609,28 +670,67 @@ impl SyncEngine {
                         publish.push((client_id, p, version));
                     }
                     // Its mapping went away since the diff: nothing to update.
-                    None => {
-                        inner.metrics.prospect("failed");
-                        run.fail(
-                            &p.external_id.to_string(),
-                            "its mapping disappeared during the sync; it is created next time",
-                        );
-                    }
+                    None => sent.unmapped.push(p),
                 }
             }
             let acks = inner.events.publish_updates(events).await;
-            for ((client_id, p, version), ack) in publish.into_iter().zip(acks) {
-                match ack {
-                    Ok(()) => {
-                        run.counts.updated += 1;
-                        inner.metrics.prospect("updated");
-                        applied.push((client_id, p, Published::Updated, version));
+            sent.updated = publish
+                .into_iter()
+                .zip(acks)
+                .map(|((client_id, p, version), ack)| (client_id, p, version, ack))
+                .collect();
+        }
+        Ok(sent)
+    }
+
+    /// Counts what a sent batch became and returns what to record: the prospects client-core
+    /// created (or found) and those JetStream confirmed; the others fail with their reason
+    /// and keep their old hash, so the next sync sends them again.
+    fn settle(&self, run: &mut Run, sent: Sent) -> Batch {
+        let inner = &self.inner;
+        let mut applied: Vec<(Uuid, MappedProspect, Published, i64)> =
+            Vec::with_capacity(sent.created.len() + sent.updated.len());
+        for (p, outcome) in sent.created {
+            match outcome {
+                Some(Outcome::ClientId(id)) => match Uuid::parse_str(&id) {
+                    Ok(client_id) => {
+                        run.counts.created += 1;
+                        inner.metrics.prospect("created");
+                        applied.push((client_id, p, Published::Created, sent.created_version));
                     }
-                    // Its hash is not advanced: the next sync sends it again.
-                    Err(e) => {
-                        inner.metrics.prospect("failed");
-                        run.fail(&p.external_id.to_string(), e);
-                    }
+                    Err(_) => run.fail(
+                        &p.external_id.to_string(),
+                        format!("client-core returned a bad id {id:?}"),
+                    ),
+                },
+                Some(Outcome::Error(e)) => {
+                    inner.metrics.prospect("failed");
+                    run.fail(
+                        &p.external_id.to_string(),
+                        format!("client not created: {e}"),
+                    );
+                }
+                None => run.fail(&p.external_id.to_string(), "client-core gave no result"),
+            }
+        }
+        for p in sent.unmapped {
+            inner.metrics.prospect("failed");
+            run.fail(
+                &p.external_id.to_string(),
+                "its mapping disappeared during the sync; it is created next time",
+            );
+        }
+        for (client_id, p, version, ack) in sent.updated {
+            match ack {
+                Ok(()) => {
+                    run.counts.updated += 1;
+                    inner.metrics.prospect("updated");
+                    applied.push((client_id, p, Published::Updated, version));
+                }
+                // Its hash is not advanced: the next sync sends it again.
+                Err(e) => {
+                    inner.metrics.prospect("failed");
+                    run.fail(&p.external_id.to_string(), e);
                 }
             }
         }
@@ -665,13 +765,12 @@ impl SyncEngine {
                 published,
             });
         }
-        run.counts.processed = run.counts.total_prospects;
-        Ok(Some(Batch {
+        Batch {
             organisation_id: run.organisation_id,
             log_id: run.log_id,
             prospects,
             progress: run.progress(),
-        }))
+        }
     }
 }
 
@@ -682,6 +781,32 @@ impl Drop for Heartbeat {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Batches being sent at once, at most.
+const IN_FLIGHT: usize = 2;
+
+/// A batch being sent, in its own task.
+type Sending = tokio::task::JoinHandle<Result<Sent, RunError>>;
+
+/// The answers to one sent batch, per prospect, in the batch's order.
+#[derive(Default)]
+struct Sent {
+    /// The version the creates carried.
+    created_version: i64,
+    /// Each create and client-core's answer.
+    created: Vec<(MappedProspect, Option<Outcome>)>,
+    /// Each update, its version and whether JetStream confirmed it.
+    updated: Vec<(Uuid, MappedProspect, i64, Result<(), UpdateError>)>,
+    /// Updates whose mapping disappeared since the diff.
+    unmapped: Vec<MappedProspect>,
+}
+
+/// The end of a sending task.
+async fn joined(sending: Sending) -> Result<Sent, RunError> {
+    sending
+        .await
+        .map_err(|e| RunError::Task("sending", e.to_string()))?
 }
 
 /// A batch being recorded: the prospects the database refused, or why it failed as a whole.

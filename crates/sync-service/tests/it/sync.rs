@@ -423,3 +423,56 @@ async fn two_concurrent_sync_requests_run_one_sync() {
     assert_eq!(stack.sim.stats().requests, 1);
     stack.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_create_batches_are_in_flight_while_client_core_is_slow() {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let stack = crate::helpers::spawn_stack_with(crate::helpers::Options {
+        prospects: winleadplus_sim::generate(60, 12),
+        batch_size: 20,
+        ..crate::helpers::Options::default()
+    })
+    .await;
+    let org = Uuid::new_v4();
+    stack.configure(org).await;
+    // client-core's inserts wait on this transaction's lock: its answers are held back.
+    let mut holder = diesel_async::AsyncPgConnection::establish(stack.core_db.url())
+        .await
+        .unwrap();
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    diesel::sql_query("LOCK TABLE clientbases IN EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let sync = {
+        let mut sync = stack.sync.clone();
+        tokio::spawn(async move {
+            sync.sync_prospects(proto::winleadplus::SyncProspectsRequest {
+                organisation_id: org.to_string(),
+                dry_run: false,
+            })
+            .await
+        })
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stack.published().await < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "two requests sent");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        stack.published().await,
+        2,
+        "the second batch is sent before the first is answered, the third waits"
+    );
+
+    diesel::sql_query("COMMIT")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let log = sync.await.unwrap().unwrap().into_inner().sync_log.unwrap();
+    assert_eq!(counters(&log), (60, 60, 0, 0, 0), "{log:?}");
+    stack.cleanup().await;
+}
