@@ -179,6 +179,7 @@ pub const COLUMNS: &[Column] = &[
     varchar("clientbases", "telephone_normalized", TELEPHONE_NORMALIZED),
     varchar("clientbases", "external_source", SOURCE),
     varchar("clientbases", "external_id", EXTERNAL_ID),
+    varchar("clientbases", "source_before_link", SOURCE),
     of("clientbases", "source_version", Kind::BigInt),
     varchar("adresses", "ligne1", ADRESSE_LIGNE),
     varchar("adresses", "ligne2", ADRESSE_LIGNE),

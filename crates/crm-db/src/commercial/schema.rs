@@ -89,6 +89,8 @@ diesel::table! {
         last_synced_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        /// Set while the prospect is absent from WinLeadPlus (archived), cleared when it is back.
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -117,6 +119,7 @@ diesel::table! {
         warnings_dropped -> Int4,
         message -> Nullable<Text>,
         duration_ms -> Nullable<Int8>,
+        archived -> Int4,
     }
 }
 

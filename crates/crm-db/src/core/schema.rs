@@ -100,6 +100,14 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        /// A manual client the import linked to a record (it is unlinked, not deleted, when
+        /// the record vanishes).
+        import_linked -> Bool,
+        /// The `source` a linked manual client had before the link.
+        #[max_length = 50]
+        source_before_link -> Nullable<Varchar>,
+        /// Set when the import archived the client (a restore may undo only that).
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
