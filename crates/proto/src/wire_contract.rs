@@ -116,6 +116,7 @@ const CONTRACT: &[Contracted] = &[
             "12 dry_run bool",
             "13 warnings repeated string",
             "14 duration_ms int64",
+            "15 archived int32",
         ],
         ours_from: None,
     },
@@ -127,10 +128,12 @@ const CONTRACT: &[Contracted] = &[
         "winleadplus.ListWinLeadPlusSyncLogsResponse",
         &["1 logs repeated .winleadplus.WinLeadPlusSyncLog"],
     ),
-    crm(
-        "winleadplus.SyncProspectsRequest",
-        &["1 organisation_id string", "2 dry_run bool"],
-    ),
+    Contracted {
+        name: "winleadplus.SyncProspectsRequest",
+        crm: &["1 organisation_id string", "2 dry_run bool"],
+        ours: &["3 force_archive bool"],
+        ours_from: None,
+    },
     crm(
         "winleadplus.SyncProspectsResponse",
         &[
