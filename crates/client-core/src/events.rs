@@ -69,17 +69,35 @@ pub struct CreateCommand {
     pub address: Option<SourceAddress>,
 }
 
-/// Apply newer source data to an imported client.
+/// Apply a newer version of an external record to its imported client: new data, its
+/// archive (the record vanished from its source) or its restore (it came back).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateCommand {
     /// The CRM client.
     pub client_id: Uuid,
     /// The external record (its organisation must own the client).
     pub reference: ExternalRef,
-    /// Version of the data; applied only when newer than the row's.
+    /// Version of the change; applied only when newer than the row's.
     pub source_version: i64,
-    /// The client's fields, whole.
-    pub client: SourceClient,
-    /// The principal address, if the record has one.
-    pub address: Option<SourceAddress>,
+    /// What the change does.
+    pub change: Change,
+}
+
+/// What an [`UpdateCommand`] does to its client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The record's data, whole. With `restore`, an archived client is first brought back
+    /// (undeleted, or linked again when it was a manual client the archive unlinked).
+    Data {
+        /// The client's fields, whole.
+        client: Box<SourceClient>,
+        /// The principal address, if the record has one.
+        address: Option<SourceAddress>,
+        /// Whether the record came back after an archive.
+        restore: bool,
+    },
+    /// The record vanished from its source: a client the import created is soft-deleted
+    /// and marked archived; a manual client it only linked is unlinked, its `source` back to
+    /// what it was before the link.
+    Archive,
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::events::{CreateOutcome, UpdateError, UpdateOutcome};
 use super::models::{CLIENT_COLUMNS, ClientColumns, ColumnArray};
 use crate::domain::DEFAULT_STATUT;
-use crate::events::{CreateCommand, SourceAddress, UpdateCommand};
+use crate::events::{Change, CreateCommand, SourceAddress, SourceClient, UpdateCommand};
 
 type Key<'a> = (Uuid, &'a str, &'a str);
 
@@ -179,8 +179,10 @@ async fn linked(
 /// organisation, has the same normalized phone and the same name ignoring case, is not
 /// deleted and is not linked to a record yet; the oldest match wins, and one manual client
 /// links to one record (the first of `indices` that matched it). A linked client keeps its
-/// own data; it takes the record's `source` only if it had none. Returns (index, client id)
-/// of the records linked.
+/// own data; it takes the record's `source` only if it had none. The link is remembered
+/// (`import_linked`, and `source_before_link`): when the record vanishes from its source,
+/// the client is unlinked and its source given back, never deleted. Returns (index, client
+/// id) of the records linked.
 #[tracing::instrument(skip_all, fields(op = "link_manual_clients", batch = indices.len()))]
 async fn link_manual_clients(
     conn: &mut AsyncPgConnection,
@@ -220,6 +222,7 @@ async fn link_manual_clients(
     // Still unlinked when written: a concurrent batch may have linked it meanwhile.
     let linked: Vec<Returned> = diesel::sql_query(
         "UPDATE clientbases c SET external_source = u.src, external_id = u.ext, \
+           import_linked = true, source_before_link = c.source, archived_at = NULL, \
            source = COALESCE(c.source, u.src), source_version = u.v, updated_at = now() \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u(id, src, ext, v) \
          WHERE c.id = u.id AND c.external_id IS NULL \
@@ -402,6 +405,20 @@ struct Owned {
 }
 
 #[derive(QueryableByName)]
+struct Archived {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    organisation_id: Uuid,
+    /// A manual client the import had linked: unlinked rather than deleted.
+    #[diesel(sql_type = Bool)]
+    unlinked: bool,
+    /// The record it was linked to.
+    #[diesel(sql_type = Text)]
+    external_id: String,
+}
+
+#[derive(QueryableByName)]
 struct State {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     id: Uuid,
@@ -409,18 +426,23 @@ struct State {
     organisation_id: Uuid,
     #[diesel(sql_type = Bool)]
     deleted: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    external_source: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    external_id: Option<String>,
 }
 
-/// Applies updates set-based, in the caller's transaction: one statement for the rows, one
-/// for the addresses, one to explain the rows left alone. An update applies when it is newer
-/// than the row; it never touches `source`, `statut` or `id`. One outcome per command, in
-/// order.
+/// Applies updates, archives and restores set-based, in the caller's transaction: one
+/// statement for the archives, one to bring restored clients back, one for the data, one
+/// for the addresses, one to explain the rows left alone. A change applies when it is newer
+/// than the row and the row is still linked to its record; an update never touches
+/// `source`, `statut` or `id`. One outcome per command, in order.
 #[tracing::instrument(skip_all, fields(op = "update_clients", batch = commands.len()))]
 pub(super) async fn update_all(
     conn: &mut AsyncPgConnection,
     commands: &[UpdateCommand],
 ) -> Result<Vec<Result<UpdateOutcome, UpdateError>>, diesel::result::Error> {
-    // Several updates of one client in a batch: only the newest can apply. (Keyed with the
+    // Several changes of one client in a batch: only the newest can apply. (Keyed with the
     // organisation too: an update naming the wrong organisation must fail, not be outdated.)
     let mut newest: HashMap<(Uuid, Uuid), usize> = HashMap::new();
     for (i, c) in commands.iter().enumerate() {
@@ -436,53 +458,54 @@ pub(super) async fn update_all(
         v.sort_unstable();
         v
     };
-    let columns = array(&chosen, |i| ClientColumns::from(&commands[i].client));
-    let sql = format!(
-        "UPDATE clientbases c SET {assignments}, source_version = u.v, updated_at = now() \
-         FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], {arrays}) AS u(id, org, v, {names}) \
-         WHERE c.id = u.id AND c.organisation_id = u.org AND c.deleted_at IS NULL AND c.source_version < u.v \
-         RETURNING c.id, c.organisation_id",
-        assignments = column_assignments(),
-        arrays = column_arrays(4),
-        names = column_names(""),
-    );
-    let statement = diesel::sql_query(sql)
-        .into_boxed()
-        .bind::<Array<diesel::sql_types::Uuid>, _>(array(&chosen, |i| commands[i].client_id))
-        .bind::<Array<diesel::sql_types::Uuid>, _>(array(&chosen, |i| {
-            commands[i].reference.organisation_id
-        }))
-        .bind::<Array<BigInt>, _>(array(&chosen, |i| commands[i].source_version));
-    let applied: Vec<Owned> = bind_columns(statement, columns.iter()).load(conn).await?;
-    let applied: HashSet<(Uuid, Uuid)> = applied
-        .into_iter()
-        .map(|r| (r.id, r.organisation_id))
+    let archives: Vec<usize> = chosen
+        .iter()
+        .copied()
+        .filter(|&i| matches!(commands[i].change, Change::Archive))
+        .collect();
+    let restores: Vec<usize> = chosen
+        .iter()
+        .copied()
+        .filter(|&i| matches!(commands[i].change, Change::Data { restore: true, .. }))
+        .collect();
+    let data: Vec<(usize, &SourceClient, Option<&SourceAddress>)> = chosen
+        .iter()
+        .filter_map(|&i| match &commands[i].change {
+            Change::Data {
+                client, address, ..
+            } => Some((i, client.as_ref(), address.as_ref())),
+            Change::Archive => None,
+        })
         .collect();
 
-    let addresses: Vec<(Uuid, &SourceAddress)> = chosen
+    let archived = archive(conn, commands, &archives).await?;
+    restore(conn, commands, &restores).await?;
+    let applied = apply_data(conn, commands, &data).await?;
+
+    let addresses: Vec<(Uuid, &SourceAddress)> = data
         .iter()
-        .filter(|&&i| {
-            applied.contains(&(commands[i].client_id, commands[i].reference.organisation_id))
+        .filter(|(i, _, _)| {
+            applied.contains(&(
+                commands[*i].client_id,
+                commands[*i].reference.organisation_id,
+            ))
         })
-        .filter_map(|&i| {
-            commands[i]
-                .address
-                .as_ref()
-                .map(|a| (commands[i].client_id, a))
-        })
+        .filter_map(|(i, _, address)| address.map(|a| (commands[*i].client_id, a)))
         .collect();
     upsert_addresses(conn, &addresses).await?;
 
     let others: Vec<Uuid> = newest
         .keys()
-        .filter(|key| !applied.contains(key))
+        .filter(|key| !applied.contains(key) && !archived.contains_key(key))
         .map(|(id, _)| *id)
         .collect();
     let states: HashMap<Uuid, State> = if others.is_empty() {
         HashMap::new()
     } else {
         diesel::sql_query(
-            "SELECT id, organisation_id, deleted_at IS NOT NULL AS deleted FROM clientbases WHERE id = ANY($1)",
+            "SELECT id, organisation_id, deleted_at IS NOT NULL AS deleted, \
+               external_source::text AS external_source, external_id::text AS external_id \
+             FROM clientbases WHERE id = ANY($1)",
         )
         .bind::<Array<diesel::sql_types::Uuid>, _>(others)
         .load::<State>(conn)
@@ -495,15 +518,27 @@ pub(super) async fn update_all(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            if newest.get(&(c.client_id, c.reference.organisation_id)) != Some(&i) {
+            let key = (c.client_id, c.reference.organisation_id);
+            if newest.get(&key) != Some(&i) {
                 return Ok(UpdateOutcome::Stale);
             }
-            if applied.contains(&(c.client_id, c.reference.organisation_id)) {
+            if applied.contains(&key) {
                 return Ok(UpdateOutcome::Applied);
+            }
+            if let Some(&unlinked) = archived.get(&key) {
+                return Ok(if unlinked {
+                    UpdateOutcome::Unlinked
+                } else {
+                    UpdateOutcome::Applied
+                });
             }
             match states.get(&c.client_id) {
                 Some(s) if s.organisation_id == c.reference.organisation_id => Ok(if s.deleted {
                     UpdateOutcome::Deleted
+                } else if s.external_source.as_deref() != Some(c.reference.source.as_str())
+                    || s.external_id.as_deref() != Some(c.reference.external_id.as_str())
+                {
+                    UpdateOutcome::NotLinked
                 } else {
                     UpdateOutcome::Stale
                 }),
@@ -513,6 +548,135 @@ pub(super) async fn update_all(
                 }),
             }
         })
+        .collect())
+}
+
+/// The `UNNEST` arguments every change statement starts with: client id, organisation,
+/// version, source and external id of each command of `indices`.
+fn bind_changes<'a>(
+    statement: Statement<'a>,
+    commands: &[UpdateCommand],
+    indices: &[usize],
+) -> Statement<'a> {
+    statement
+        .bind::<Array<diesel::sql_types::Uuid>, _>(array(indices, |i| commands[i].client_id))
+        .bind::<Array<diesel::sql_types::Uuid>, _>(array(indices, |i| {
+            commands[i].reference.organisation_id
+        }))
+        .bind::<Array<BigInt>, _>(array(indices, |i| commands[i].source_version))
+        .bind::<Array<Text>, _>(array(indices, |i| commands[i].reference.source.clone()))
+        .bind::<Array<Text>, _>(array(indices, |i| {
+            commands[i].reference.external_id.clone()
+        }))
+}
+
+/// Archives the live clients still linked to their vanished record: one the import created
+/// is soft-deleted and marked `archived_at`; a manual client it only linked is unlinked
+/// (external reference cleared, `source` back to `source_before_link`), marked too, and
+/// stays visible. Returns, per client archived, whether it was unlinked.
+#[tracing::instrument(skip_all, fields(op = "archive_clients", batch = indices.len()))]
+async fn archive(
+    conn: &mut AsyncPgConnection,
+    commands: &[UpdateCommand],
+    indices: &[usize],
+) -> Result<HashMap<(Uuid, Uuid), bool>, diesel::result::Error> {
+    if indices.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Every SET expression reads the row as it was before the statement.
+    let statement = diesel::sql_query(
+        "UPDATE clientbases c SET \
+           deleted_at = CASE WHEN c.import_linked THEN NULL ELSE now() END, \
+           external_source = CASE WHEN c.import_linked THEN NULL ELSE c.external_source END, \
+           external_id = CASE WHEN c.import_linked THEN NULL ELSE c.external_id END, \
+           source = CASE WHEN c.import_linked THEN c.source_before_link ELSE c.source END, \
+           archived_at = now(), source_version = u.v, updated_at = now() \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[]) AS u(id, org, v, src, ext) \
+         WHERE c.id = u.id AND c.organisation_id = u.org AND c.deleted_at IS NULL \
+           AND c.external_source = u.src AND c.external_id = u.ext AND c.source_version < u.v \
+         RETURNING c.id, c.organisation_id, c.import_linked AS unlinked, u.ext AS external_id",
+    )
+    .into_boxed();
+    let rows: Vec<Archived> = bind_changes(statement, commands, indices)
+        .load(conn)
+        .await?;
+    for r in rows.iter().filter(|r| r.unlinked) {
+        tracing::warn!(
+            client_id = %r.id,
+            organisation_id = %r.organisation_id,
+            external_id = %r.external_id,
+            "archive: a manual client linked to a record that vanished from its source was unlinked, not deleted; its source is back to what it was before the link"
+        );
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| ((r.id, r.organisation_id), r.unlinked))
+        .collect())
+}
+
+/// Brings back the archived clients of records that came back, before their data is
+/// applied: one the import deleted is undeleted; a manual client the archive unlinked is
+/// linked again if it is still unlinked. A client a CRM user deleted (no archive mark) is
+/// left deleted. The version is not moved here: the data statement that follows sets it.
+#[tracing::instrument(skip_all, fields(op = "restore_clients", batch = indices.len()))]
+async fn restore(
+    conn: &mut AsyncPgConnection,
+    commands: &[UpdateCommand],
+    indices: &[usize],
+) -> Result<(), diesel::result::Error> {
+    if indices.is_empty() {
+        return Ok(());
+    }
+    let statement = diesel::sql_query(
+        "UPDATE clientbases c SET deleted_at = NULL, archived_at = NULL, \
+           external_source = u.src, external_id = u.ext, \
+           source_before_link = CASE WHEN c.external_id IS NULL THEN c.source ELSE c.source_before_link END, \
+           source = CASE WHEN c.external_id IS NULL THEN COALESCE(c.source, u.src) ELSE c.source END, \
+           updated_at = now() \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[]) AS u(id, org, v, src, ext) \
+         WHERE c.id = u.id AND c.organisation_id = u.org AND c.archived_at IS NOT NULL \
+           AND c.source_version < u.v \
+           AND ((c.deleted_at IS NOT NULL AND c.external_source = u.src AND c.external_id = u.ext) \
+             OR (c.deleted_at IS NULL AND c.import_linked AND c.external_id IS NULL))",
+    )
+    .into_boxed();
+    bind_changes(statement, commands, indices)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Applies the data of `rows` to the live clients still linked to their record, when newer.
+/// Returns (client id, organisation) of the rows changed.
+#[tracing::instrument(skip_all, fields(op = "update_client_data", batch = rows.len()))]
+async fn apply_data(
+    conn: &mut AsyncPgConnection,
+    commands: &[UpdateCommand],
+    rows: &[(usize, &SourceClient, Option<&SourceAddress>)],
+) -> Result<HashSet<(Uuid, Uuid)>, diesel::result::Error> {
+    if rows.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let indices: Vec<usize> = rows.iter().map(|(i, _, _)| *i).collect();
+    let columns: Vec<ClientColumns> = rows
+        .iter()
+        .map(|(_, client, _)| ClientColumns::from(*client))
+        .collect();
+    let sql = format!(
+        "UPDATE clientbases c SET {assignments}, source_version = u.v, updated_at = now() \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], {arrays}) AS u(id, org, v, src, ext, {names}) \
+         WHERE c.id = u.id AND c.organisation_id = u.org AND c.deleted_at IS NULL AND c.source_version < u.v \
+           AND c.external_source = u.src AND c.external_id = u.ext \
+         RETURNING c.id, c.organisation_id",
+        assignments = column_assignments(),
+        arrays = column_arrays(6),
+        names = column_names(""),
+    );
+    let statement = bind_changes(diesel::sql_query(sql).into_boxed(), commands, &indices);
+    let applied: Vec<Owned> = bind_columns(statement, columns.iter()).load(conn).await?;
+    Ok(applied
+        .into_iter()
+        .map(|r| (r.id, r.organisation_id))
         .collect())
 }
 

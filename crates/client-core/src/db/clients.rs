@@ -152,7 +152,8 @@ impl ClientStore {
     }
 
     /// Soft-deletes a live client of the caller's organisations: it disappears from Get, List
-    /// and Search.
+    /// and Search. It also clears the import's archive mark (`archived_at`, left on a manual
+    /// client the import unlinked): a CRM user's own Delete is never undone by a restore.
     #[tracing::instrument(skip_all, fields(op = "delete_client", client_id = %id))]
     pub async fn delete(&self, organisations: &Organisations, id: Uuid) -> Result<(), Error> {
         let mut conn = self.pool.get().await.map_err(DbError::from)?;
@@ -163,6 +164,7 @@ impl ClientStore {
             .filter(within(organisations))
             .set((
                 clientbases::deleted_at.eq(now),
+                clientbases::archived_at.eq(None::<chrono::DateTime<Utc>>),
                 clientbases::updated_at.eq(now),
             ))
             .execute(&mut conn)

@@ -20,15 +20,23 @@ pub struct CreateOutcome {
     pub created: bool,
 }
 
-/// What an update did.
+/// What an update (or an archive, or a restore) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateOutcome {
-    /// The row now holds the new version.
+    /// The row now holds the new version (an archived client the import created is
+    /// soft-deleted; a restored one is back and updated).
     Applied,
+    /// An archive of a manual client the import had only linked: it was unlinked, not
+    /// deleted, its `source` back to what it was before the link.
+    Unlinked,
     /// The row already holds this version or a newer one.
     Stale,
-    /// The client was deleted in the CRM; updates no longer apply.
+    /// The client was deleted in the CRM (or is archived); updates no longer apply, and a
+    /// restore never undoes a CRM user's own Delete.
     Deleted,
+    /// The client is no longer linked to this record (a manual client unlinked by an
+    /// archive, then linked to another record): left alone.
+    NotLinked,
 }
 
 /// Why an update could not be applied (it will be retried, then dead-lettered).

@@ -2,13 +2,15 @@
 //! read; each rule names the field it refuses.
 
 use mapper::limits;
-use proto::events::{AddressData, ClientCreate, ClientData, ClientUpdated};
+use proto::events::{AddressData, ClientCreate, ClientData, ClientUpdated, Lifecycle};
 
 use crate::domain::{
     DEFAULT_TYPE_CLIENT, Phone, optional_text, parse_optional_date, parse_uuid, required_text,
 };
 use crate::error::Error;
-use crate::events::{CreateCommand, ExternalRef, SourceAddress, SourceClient, UpdateCommand};
+use crate::events::{
+    Change, CreateCommand, ExternalRef, SourceAddress, SourceClient, UpdateCommand,
+};
 
 /// Validates one item of a create batch.
 pub(crate) fn create_command(item: ClientCreate) -> Result<CreateCommand, Error> {
@@ -20,14 +22,24 @@ pub(crate) fn create_command(item: ClientCreate) -> Result<CreateCommand, Error>
     })
 }
 
-/// Validates an update event.
+/// Validates an update event: new data (`UPDATE`, the default), an archive (no data) or a
+/// restore (with data). An unknown lifecycle is refused, not taken for an update.
 pub(crate) fn update_command(event: ClientUpdated) -> Result<UpdateCommand, Error> {
+    let lifecycle = Lifecycle::try_from(event.lifecycle)
+        .map_err(|_| Error::invalid(format!("unknown lifecycle {}", event.lifecycle)))?;
+    let change = match lifecycle {
+        Lifecycle::Archive => Change::Archive,
+        Lifecycle::Update | Lifecycle::Restore => Change::Data {
+            client: Box::new(source_client(event.data)?),
+            address: event.address.map(source_address).transpose()?,
+            restore: lifecycle == Lifecycle::Restore,
+        },
+    };
     Ok(UpdateCommand {
         client_id: parse_uuid("client_id", &event.client_id)?,
         reference: external_ref(&event.organisation_id, &event.source, &event.external_id)?,
         source_version: event.source_version,
-        client: source_client(event.data)?,
-        address: event.address.map(source_address).transpose()?,
+        change,
     })
 }
 

@@ -280,7 +280,8 @@ impl UpdateConsumer {
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let settled;
         let ack = match result {
-            Ok(UpdateOutcome::Applied) => {
+            // An unlinked manual client is logged at WARN where it happens (`bulk.rs`).
+            Ok(UpdateOutcome::Applied | UpdateOutcome::Unlinked) => {
                 settled = Settled::Applied;
                 self.metrics.events_applied("update");
                 message.ack().await

@@ -503,3 +503,79 @@ async fn a_create_batch_is_served_while_another_waits_on_the_database() {
     assert_eq!(client_id(&linked.results[0]), manual.id);
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_and_a_restore_follow_the_version_guard_like_updates() {
+    use proto::events::Lifecycle;
+    let app = spawn_app().await;
+    let org = Uuid::new_v4();
+    let id = client_id(
+        &app.create_batch(vec![create_item(org, "77", "Dupont", 10)])
+            .await
+            .results[0],
+    );
+    let archive = |version: i64| {
+        let mut event = update_event(org, &id, "77", "", version);
+        event.data = None;
+        event.lifecycle = Lifecycle::Archive.into();
+        event
+    };
+    let live = format!(
+        "SELECT count(*) AS n FROM clientbases WHERE id = '{id}' AND deleted_at IS NULL AND archived_at IS NULL"
+    );
+
+    // An archive older than the row's data is stale: the client stays.
+    app.publish_update(&archive(5)).await;
+    // A newer one (no data: an archive carries none) hides it, marked archived.
+    app.publish_update(&archive(20)).await;
+    app.eventually(
+        &format!(
+            "SELECT count(*) AS n FROM clientbases WHERE id = '{id}' AND deleted_at IS NOT NULL \
+             AND archived_at IS NOT NULL AND source_version = 20"
+        ),
+        1,
+    )
+    .await;
+    let hidden = app
+        .grpc
+        .clone()
+        .get(GetClientBaseRequest { id: id.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), proto::tonic::Code::NotFound);
+
+    // A restore older than the archive is stale; a newer one brings it back with its data.
+    let restore = |nom: &str, version: i64| {
+        let mut event = update_event(org, &id, "77", nom, version);
+        event.lifecycle = Lifecycle::Restore.into();
+        event
+    };
+    app.publish_update(&restore("Trop-Tôt", 15)).await;
+    app.publish_update(&restore("Revenu", 30)).await;
+    app.eventually(&live, 1).await;
+    let client = app
+        .grpc
+        .clone()
+        .get(GetClientBaseRequest { id: id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(client.nom, "Revenu");
+    assert_eq!(client.source.as_deref(), Some("WinLeadPlus"));
+    assert_eq!(app.count("SELECT count(*) AS n FROM dead_letters").await, 0);
+
+    // An unknown lifecycle is not taken for an update: it is a dead letter at once.
+    let mut unknown = update_event(org, &id, "77", "Inconnu", 40);
+    unknown.lifecycle = 9;
+    app.publish_update(&unknown).await;
+    app.eventually("SELECT count(*) AS n FROM dead_letters", 1)
+        .await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM clientbases WHERE id = '{id}' AND nom = 'Revenu'"
+        ))
+        .await,
+        1
+    );
+    app.cleanup().await;
+}

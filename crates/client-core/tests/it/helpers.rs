@@ -253,6 +253,7 @@ pub fn update_event(
         source_version: version,
         data: Some(client_data(external_id, nom)),
         address: None,
+        lifecycle: proto::events::Lifecycle::Update.into(),
     }
 }
 
