@@ -545,6 +545,7 @@ async fn timed_sync(
         .sync_prospects(SyncProspectsRequest {
             organisation_id: org.to_string(),
             dry_run: false,
+            force_archive: false,
         })
         .await?
         .into_inner();

@@ -197,6 +197,7 @@ impl Stack {
             max_record_kb: 256,
             read_idle_secs: 60,
             max_duration_secs: 3600,
+            max_archive_ratio: 0.2,
             lease_timeout_secs: 120,
             create_timeout_secs: 60,
             log_format: SyncLogFormat::Pretty,

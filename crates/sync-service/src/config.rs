@@ -133,6 +133,12 @@ pub struct Config {
     #[arg(long, env = "SYNC_MAX_DURATION_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_duration_secs: u64,
 
+    /// Largest share (0 to 1) of an organisation's mapped prospects a sync archives when they
+    /// are missing from WinLeadPlus's answer; past it (or with an empty answer) none are, with
+    /// a warning, unless the sync is asked with `force_archive`.
+    #[arg(long, env = "SYNC_MAX_ARCHIVE_RATIO", default_value_t = 0.2, value_parser = parse_ratio)]
+    pub max_archive_ratio: f64,
+
     /// Seconds without heartbeat after which a RUNNING sync is considered dead and taken over.
     #[arg(long, env = "SYNC_LEASE_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..))]
     pub lease_timeout_secs: u64,
@@ -182,6 +188,15 @@ impl Config {
             .as_ref()
             .map(ExposeSecret::expose_secret)
             .filter(|t| !t.is_empty())
+    }
+}
+
+fn parse_ratio(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err(format!(
+            "not a ratio between 0 and 1 (e.g. 0.2 for 20 %): {value:?}"
+        )),
     }
 }
 
@@ -278,6 +293,33 @@ mod tests {
                 expected,
                 "{args:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_archive_ratio_defaults_to_a_fifth_and_must_lie_between_0_and_1() {
+        assert!((parse(&[]).unwrap().max_archive_ratio - 0.2).abs() < f64::EPSILON);
+        let cases = [
+            ("0", Some(0.0)),
+            ("1", Some(1.0)),
+            ("0.05", Some(0.05)),
+            ("1.5", None),
+            ("-0.1", None),
+            ("NaN", None),
+            ("a fifth", None),
+        ];
+        for (value, expected) in cases {
+            let parsed = parse(&[&format!("--max-archive-ratio={value}")]);
+            match expected {
+                Some(ratio) => assert!(
+                    (parsed.unwrap().max_archive_ratio - ratio).abs() < f64::EPSILON,
+                    "{value}"
+                ),
+                None => {
+                    let e = parsed.unwrap_err().to_string();
+                    assert!(e.contains("between 0 and 1"), "{value}: {e}");
+                }
+            }
         }
     }
 

@@ -232,6 +232,9 @@ pub struct SyncLog {
     pub message: Option<String>,
     /// How long the run took (`None` while running).
     pub duration_ms: Option<i64>,
+    /// Mapped prospects archived because WinLeadPlus no longer lists them (a dry run: that
+    /// would be).
+    pub archived: i32,
 }
 
 /// A contract imported from WinLeadPlus.

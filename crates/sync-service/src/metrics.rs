@@ -22,6 +22,11 @@ struct ProspectLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GuardLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabels {
     status: String,
 }
@@ -32,6 +37,7 @@ struct Inner {
     durations: Family<SyncLabels, Histogram>,
     prospects: Family<ProspectLabels, Counter>,
     http: Family<StatusLabels, Counter>,
+    archive_guard: Family<GuardLabels, Counter>,
 }
 
 /// The metrics of one sync-service instance (cheap to clone; no global registry).
@@ -82,8 +88,16 @@ impl Metrics {
         );
         registry.register(
             "sync_prospects",
-            "Prospects handled, by outcome (created, updated, skipped, failed)",
+            "Prospects handled, by outcome (created, updated, skipped, failed, archived)",
             prospects.clone(),
+        );
+        let archive_guard = Family::<GuardLabels, Counter>::default();
+        registry.register(
+            "sync_archive_guard",
+            "Syncs that archived none of the prospects missing from WinLeadPlus's answer because \
+             of the archive guard, by reason (ratio: more than SYNC_MAX_ARCHIVE_RATIO; empty: \
+             an empty answer while prospects are mapped)",
+            archive_guard.clone(),
         );
         registry.register(
             "sync_winleadplus_http_responses",
@@ -96,6 +110,7 @@ impl Metrics {
             durations,
             prospects,
             http,
+            archive_guard,
         }))
     }
 
@@ -117,6 +132,14 @@ impl Metrics {
         self.0
             .prospects
             .get_or_create(&ProspectLabels { outcome })
+            .inc();
+    }
+
+    /// Counts a sync whose archive guard held (`ratio` or `empty`).
+    pub fn archive_guard(&self, reason: &'static str) {
+        self.0
+            .archive_guard
+            .get_or_create(&GuardLabels { reason })
             .inc();
     }
 

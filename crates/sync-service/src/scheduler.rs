@@ -9,7 +9,7 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::configs::ConfigStore;
-use crate::engine::{SyncEngine, SyncOutcome, Trigger};
+use crate::engine::{RunOptions, SyncEngine, SyncOutcome, Trigger};
 use service_kit::auth::Tenant;
 
 /// What one tick did.
@@ -78,7 +78,7 @@ impl Scheduler {
                         engine
                             .sync(
                                 Tenant::trusted(config.organisation_id),
-                                false,
+                                RunOptions::default(),
                                 Trigger::Scheduler,
                             )
                             .await,

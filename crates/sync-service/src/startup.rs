@@ -95,6 +95,7 @@ impl App {
                 batch_size: usize::from(config.batch_size),
                 lease_timeout: Duration::from_secs(config.lease_timeout_secs),
                 max_duration: Duration::from_secs(config.max_duration_secs),
+                max_archive_ratio: config.max_archive_ratio,
                 fallback,
             },
             metrics.clone(),

@@ -1,5 +1,7 @@
 //! Recording a batch once its events are confirmed: contracts and their lines, mappings, log
-//! counters and heartbeat, in one transaction.
+//! counters and heartbeat, in one transaction. An archive batch (prospects that vanished from
+//! WinLeadPlus, their archive events confirmed) is recorded the same way: mappings marked
+//! archived, their contracts set `ARCHIVE`, the log's counters, in one transaction.
 //!
 //! The batch is first written set-based, in a few statements whatever its size. If the
 //! database refuses that (one row it cannot take), the batch is written again prospect by
@@ -48,6 +50,19 @@ pub struct Batch {
     /// The prospects to record.
     pub prospects: Vec<ProspectRows>,
     /// The log's counters, as the engine counted them when it published the batch.
+    pub progress: Progress,
+}
+
+/// Archived prospects to record, their archive events confirmed by JetStream.
+#[derive(Debug, Clone)]
+pub struct ArchiveBatch {
+    /// The organisation.
+    pub organisation_id: Uuid,
+    /// The running sync's log (its lease).
+    pub log_id: Uuid,
+    /// Each prospect and the version its archive was published under.
+    pub prospects: Vec<(i64, i64)>,
+    /// The log's counters, these archives counted.
     pub progress: Progress,
 }
 
@@ -112,6 +127,27 @@ pub async fn record(pool: &DbPool, batch: Batch) -> Result<Vec<Refused>, RecordE
     Ok(refused)
 }
 
+/// Records archived prospects: their mappings marked archived, their contracts `ARCHIVE`,
+/// the log's counters, in one transaction. Returns how many contracts were archived.
+#[tracing::instrument(
+    name = "db",
+    skip_all,
+    fields(op = "record_archives", batch = batch.prospects.len())
+)]
+pub async fn record_archives(pool: &DbPool, batch: ArchiveBatch) -> Result<usize, RecordError> {
+    let mut conn = pool.get().await.map_err(DbError::from)?;
+    let outcome = conn
+        .transaction::<_, TxError, _>(async |conn| {
+            let contrat_ids =
+                mappings::archive_on(conn, batch.organisation_id, &batch.prospects).await?;
+            let contracts = contrats::archive_on(conn, batch.organisation_id, &contrat_ids).await?;
+            write_progress(conn, batch.log_id, &batch.progress).await?;
+            Ok(contracts)
+        })
+        .await;
+    outcome.map_err(RecordError::from)
+}
+
 /// The fallback: each prospect under its own savepoint, the refused ones reported.
 #[tracing::instrument(
     name = "db",
@@ -149,11 +185,7 @@ async fn one_by_one(
             Ok(refused)
         })
         .await;
-    match outcome {
-        Ok(refused) => Ok(refused),
-        Err(TxError::LeaseLost) => Err(RecordError::LeaseLost),
-        Err(TxError::Db(e)) => Err(e.into()),
-    }
+    outcome.map_err(RecordError::from)
 }
 
 /// Writes the contracts (with lines) and then the mappings of `prospects`.
@@ -199,6 +231,15 @@ async fn write_progress(
 enum TxError {
     LeaseLost,
     Db(diesel::result::Error),
+}
+
+impl From<TxError> for RecordError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::LeaseLost => RecordError::LeaseLost,
+            TxError::Db(e) => e.into(),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for TxError {

@@ -1,5 +1,7 @@
 //! `contrats` and `lignes_contrat`: imported contracts, upserted by (organisation,
-//! reference) with their lines replaced as a whole; read by `contrats.ContratService`.
+//! reference) with their lines replaced as a whole (which also gives an archived contract
+//! its statut from the data again), set `ARCHIVE` when their prospect vanished; read by
+//! `contrats.ContratService`.
 
 use std::collections::HashMap;
 
@@ -160,6 +162,34 @@ pub(crate) async fn upsert_on(
         .await?;
     }
     Ok(ids)
+}
+
+/// The statut of the contracts of a prospect that vanished from WinLeadPlus.
+pub const ARCHIVE_STATUT: &str = "ARCHIVE";
+
+/// Sets the statut of the organisation's contracts `ids` to [`ARCHIVE_STATUT`], in one
+/// statement (inside the archive's transaction). Returns how many it changed.
+#[tracing::instrument(name = "db", skip_all, fields(op = "archive_contrats", batch = ids.len()))]
+pub(crate) async fn archive_on(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    ids: &[Uuid],
+) -> Result<usize, diesel::result::Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(
+        c::table
+            .filter(c::organisation_id.eq(organisation_id))
+            .filter(c::id.eq_any(ids))
+            .filter(c::statut.ne(ARCHIVE_STATUT)),
+    )
+    .set((
+        c::statut.eq(ARCHIVE_STATUT),
+        c::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await
 }
 
 /// The filters of a contract listing; `None` is no filter.

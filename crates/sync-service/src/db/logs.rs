@@ -28,6 +28,8 @@ pub struct Progress {
     pub warnings: Vec<String>,
     pub errors_dropped: i32,
     pub warnings_dropped: i32,
+    /// Mapped prospects archived (missing from a complete answer); not part of the total.
+    pub archived: i32,
 }
 
 impl Progress {

@@ -1,7 +1,8 @@
 //! `winleadplus_mappings`: what each prospect became (client, contracts), the hash of the
-//! data last applied, and the last `source_version` sent for it. Versions only grow: an
-//! update's version is reserved here, before it is published, from the database's one clock
-//! and the previous version (ARCHITECTURE.md, "NATS": core applies only newer versions).
+//! data last applied, the last `source_version` sent for it, and whether it is archived (no
+//! longer in WinLeadPlus's answer). Versions only grow: an update's or an archive's version
+//! is reserved here, before it is published, from the database's one clock and the previous
+//! version (ARCHITECTURE.md, "NATS": core applies only newer versions).
 
 use std::collections::HashMap;
 
@@ -20,6 +21,9 @@ pub struct Known {
     pub client_id: Uuid,
     /// Hash of the data last applied.
     pub data_hash: String,
+    /// Archived: the prospect was missing from a complete answer of WinLeadPlus. Seen again,
+    /// it is restored whatever its hash.
+    pub archived: bool,
 }
 
 /// The next version of a client's data in microseconds: the database's clock, or one past
@@ -46,20 +50,26 @@ pub struct MappingUpsert {
 #[tracing::instrument(name = "db", skip_all, fields(op = "load_mappings", mappings))]
 pub async fn load(pool: &DbPool, organisation_id: Uuid) -> Result<HashMap<i64, Known>, DbError> {
     let mut conn = pool.get().await?;
-    let rows: Vec<(i64, Uuid, String)> = m::table
+    let rows: Vec<(i64, Uuid, String, bool)> = m::table
         .filter(m::organisation_id.eq(organisation_id))
-        .select((m::winleadplus_prospect_id, m::crm_client_id, m::data_hash))
+        .select((
+            m::winleadplus_prospect_id,
+            m::crm_client_id,
+            m::data_hash,
+            m::archived_at.is_not_null(),
+        ))
         .load(&mut conn)
         .await?;
     tracing::Span::current().record("mappings", rows.len());
     Ok(rows
         .into_iter()
-        .map(|(prospect, client_id, data_hash)| {
+        .map(|(prospect, client_id, data_hash, archived)| {
             (
                 prospect,
                 Known {
                     client_id,
                     data_hash,
+                    archived,
                 },
             )
         })
@@ -100,7 +110,8 @@ pub async fn reserve_versions(
 }
 
 /// Upserts mappings in one statement (inside the batch transaction). A mapping's version
-/// never goes back: a batch recorded late keeps the newer version another run reserved.
+/// never goes back: a batch recorded late keeps the newer version another run reserved. A
+/// prospect recorded here was in WinLeadPlus's answer: an archived mapping is restored.
 #[tracing::instrument(name = "db", skip_all, fields(op = "upsert_mappings", batch = rows.len()))]
 pub(crate) async fn upsert_on(
     conn: &mut AsyncPgConnection,
@@ -132,7 +143,7 @@ pub(crate) async fn upsert_on(
            crm_client_id = EXCLUDED.crm_client_id, crm_contrat_ids = EXCLUDED.crm_contrat_ids, \
            data_hash = EXCLUDED.data_hash, \
            source_version = GREATEST(winleadplus_mappings.source_version, EXCLUDED.source_version), \
-           last_synced_at = EXCLUDED.last_synced_at, updated_at = now()",
+           last_synced_at = EXCLUDED.last_synced_at, archived_at = NULL, updated_at = now()",
     )
     .bind::<diesel::sql_types::Uuid, _>(organisation_id)
     .bind::<Array<BigInt>, _>(prospects)
@@ -143,4 +154,38 @@ pub(crate) async fn upsert_on(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Marks the mappings of `prospects` (with the version their archive was published under)
+/// archived, in one statement inside the archive's transaction; returns the contract ids of
+/// those it marked. A mapping already archived, or gone, is left as it is.
+#[tracing::instrument(name = "db", skip_all, fields(op = "archive_mappings", batch = prospects.len()))]
+pub(crate) async fn archive_on(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    prospects: &[(i64, i64)],
+) -> Result<Vec<Uuid>, diesel::result::Error> {
+    #[derive(QueryableByName)]
+    struct Marked {
+        #[diesel(sql_type = Array<diesel::sql_types::Uuid>)]
+        contrat_ids: Vec<Uuid>,
+    }
+    if prospects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = prospects.iter().map(|(p, _)| *p).collect();
+    let versions: Vec<i64> = prospects.iter().map(|(_, v)| *v).collect();
+    let marked: Vec<Marked> = diesel::sql_query(
+        "UPDATE winleadplus_mappings m SET archived_at = now(), \
+           source_version = GREATEST(m.source_version, u.v), updated_at = now() \
+         FROM UNNEST($2::bigint[], $3::bigint[]) AS u(p, v) \
+         WHERE m.organisation_id = $1 AND m.winleadplus_prospect_id = u.p AND m.archived_at IS NULL \
+         RETURNING m.crm_contrat_ids AS contrat_ids",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(organisation_id)
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Array<BigInt>, _>(versions)
+    .load(conn)
+    .await?;
+    Ok(marked.into_iter().flat_map(|m| m.contrat_ids).collect())
 }

@@ -108,6 +108,7 @@ pub struct LogRow {
     pub warnings_dropped: i32,
     pub message: Option<String>,
     pub duration_ms: Option<i64>,
+    pub archived: i32,
 }
 
 /// An imported contract.
@@ -188,6 +189,7 @@ impl From<LogRow> for SyncLog {
             warnings_dropped: r.warnings_dropped,
             message: r.message,
             duration_ms: r.duration_ms,
+            archived: r.archived,
         }
     }
 }

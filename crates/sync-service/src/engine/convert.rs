@@ -1,8 +1,9 @@
 //! Mapped prospects → the messages and rows the engine writes: `events.ClientCreate`,
-//! `events.ClientUpdated`, contract upserts. One conversion each, in one place.
+//! `events.ClientUpdated` (update, restore, archive), contract upserts. One conversion each,
+//! in one place.
 
 use mapper::{AddressRecord, ClientRecord, ContratRecord, MappedProspect};
-use proto::events::{AddressData, ClientCreate, ClientData, ClientUpdated};
+use proto::events::{AddressData, ClientCreate, ClientData, ClientUpdated, Lifecycle};
 use uuid::Uuid;
 
 use crate::db::contrats::{ContratUpsert, LigneUpsert};
@@ -61,14 +62,15 @@ pub(crate) fn create_item(
     }
 }
 
-/// The update event of a changed prospect, and its `Nats-Msg-Id`
-/// (`{organisation}:{prospect}:{data_hash}:{source_version}`): JetStream drops only a second
-/// copy of this very publication.
+/// The update event of a changed prospect (a restore when it is back after an archive), and
+/// its `Nats-Msg-Id` (`{organisation}:{prospect}:{data_hash}:{source_version}`): JetStream
+/// drops only a second copy of this very publication.
 pub(crate) fn update_event(
     organisation_id: Uuid,
     client_id: Uuid,
     p: &MappedProspect,
     source_version: i64,
+    restore: bool,
 ) -> (String, ClientUpdated) {
     // Unique per publication: the version makes an A→B→A change a new message, which
     // JetStream's duplicate window would otherwise drop as the first A again.
@@ -84,6 +86,35 @@ pub(crate) fn update_event(
         source_version,
         data: Some(client_data(&p.client)),
         address: p.address.as_ref().map(address),
+        lifecycle: if restore {
+            Lifecycle::Restore
+        } else {
+            Lifecycle::Update
+        }
+        .into(),
+    };
+    (msg_id, event)
+}
+
+/// The archive event of a prospect that vanished from WinLeadPlus, and its `Nats-Msg-Id`
+/// (`{organisation}:{prospect}:archived:{source_version}`): no data, only who and which
+/// version, applied under the same version guard as updates.
+pub(crate) fn archive_event(
+    organisation_id: Uuid,
+    client_id: Uuid,
+    prospect_id: i64,
+    source_version: i64,
+) -> (String, ClientUpdated) {
+    let msg_id = format!("{organisation_id}:{prospect_id}:archived:{source_version}");
+    let event = ClientUpdated {
+        client_id: client_id.to_string(),
+        organisation_id: organisation_id.to_string(),
+        source: mapper::SOURCE.to_owned(),
+        external_id: prospect_id.to_string(),
+        source_version,
+        data: None,
+        address: None,
+        lifecycle: Lifecycle::Archive.into(),
     };
     (msg_id, event)
 }

@@ -1,11 +1,14 @@
 //! The sync engine (ARCHITECTURE.md, "Sync engine", steps 1–8): lease, streaming fetch and
 //! map, bulk diff, create batches and update events, one transaction per batch, a bounded
-//! log. One run is [`SyncEngine::sync`]; the gRPC handler and the scheduler both call it.
+//! log; after a complete fetch, the archive of the mapped prospects WinLeadPlus no longer
+//! lists (`archive.rs`). One run is [`SyncEngine::sync`]; the gRPC handler and the scheduler
+//! both call it.
 
+mod archive;
 mod convert;
 mod messages;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,6 +43,15 @@ pub enum Trigger {
     Scheduler,
 }
 
+/// What a run is asked to do besides syncing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Count what would happen; write nothing but the log, publish nothing.
+    pub dry_run: bool,
+    /// Archive the prospects missing from the answer even past the archive guard.
+    pub force_archive: bool,
+}
+
 /// The end of a call to [`SyncEngine::sync`].
 #[derive(Debug, Clone)]
 pub enum SyncOutcome {
@@ -60,6 +72,9 @@ pub struct EngineSettings {
     pub lease_timeout: Duration,
     /// Longest run: past it, the run stops at a batch boundary and ends FAILED.
     pub max_duration: Duration,
+    /// Largest share of an organisation's (non-archived) mapped prospects a run archives
+    /// without `force_archive` (`SYNC_MAX_ARCHIVE_RATIO`).
+    pub max_archive_ratio: f64,
     /// Token for organisations without one, sent only to its own origin.
     pub fallback: Option<FallbackToken>,
 }
@@ -117,9 +132,13 @@ struct Run {
     organisation_id: Uuid,
     log_id: Uuid,
     dry_run: bool,
+    force_archive: bool,
     counts: Progress,
     errors: Messages,
     warnings: Messages,
+    /// The mapped prospects the answer holds so far (parsed or not, when their id could be
+    /// read): the others, once the answer is known to be whole, are archived.
+    seen: HashSet<i64>,
 }
 
 impl Run {
@@ -251,14 +270,15 @@ impl SyncEngine {
 
     /// Runs one sync of an organisation to its end and returns its log (or the running log
     /// of another run). Errors are for requests that cannot start a run at all.
-    #[tracing::instrument(skip_all, fields(organisation_id = %tenant, dry_run = dry_run, ?trigger, sync_id))]
+    #[tracing::instrument(skip_all, fields(organisation_id = %tenant, dry_run = options.dry_run, ?trigger, sync_id))]
     pub async fn sync(
         &self,
         tenant: Tenant,
-        dry_run: bool,
+        options: RunOptions,
         trigger: Trigger,
     ) -> Result<SyncOutcome, Error> {
         let inner = &self.inner;
+        let dry_run = options.dry_run;
         let organisation_id = tenant.id();
         let config = inner.configs.by_organisation(tenant).await?.ok_or_else(|| {
             Error::FailedPrecondition(format!(
@@ -296,9 +316,11 @@ impl SyncEngine {
             organisation_id,
             log_id: log.id,
             dry_run,
+            force_archive: options.force_archive,
             counts: Progress::default(),
             errors: Messages::default(),
             warnings: Messages::default(),
+            seen: HashSet::new(),
         };
         let result = match token {
             Ok(token) => self.run(&mut run, endpoint, token, deadline).await,
@@ -343,6 +365,7 @@ impl SyncEngine {
             updated = finished.updated,
             skipped = finished.skipped,
             failed = finished.failed,
+            archived = finished.archived,
             duration_ms,
             "sync finished"
         );
@@ -389,8 +412,12 @@ impl SyncEngine {
                 .map_err(RunError::Mappings)?,
         );
         let lookup = Arc::clone(&known);
-        let unchanged: crate::winleadplus::Unchanged =
-            Arc::new(move |id, hash| lookup.get(&id).is_some_and(|k| k.data_hash == hash));
+        // An archived prospect that is back is mapped whatever its hash: it is restored.
+        let unchanged: crate::winleadplus::Unchanged = Arc::new(move |id, hash| {
+            lookup
+                .get(&id)
+                .is_some_and(|k| k.data_hash == hash && !k.archived)
+        });
         // Cancelled when the run stops early: cuts off a response being read.
         let stop_fetch = inner.shutdown.child_token();
         let (mut records, fetch) = inner.winleadplus.fetch(
@@ -454,13 +481,21 @@ impl SyncEngine {
             fetch.abort();
             return Err(stop);
         }
-        match fetch.await {
-            Ok(Ok(summary)) => {
-                tracing::debug!(?summary, "fetch finished");
-                Ok(())
-            }
-            Ok(Err(e)) => Err(e.into()),
-            Err(e) => Err(RunError::Task("fetch", e.to_string())),
+        let summary = match fetch.await {
+            Ok(Ok(summary)) => summary,
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) => return Err(RunError::Task("fetch", e.to_string())),
+        };
+        tracing::debug!(?summary, "fetch finished");
+        // Only a whole answer tells which prospects are gone.
+        if summary.complete {
+            self.archive_vanished(run, &known, deadline).await
+        } else {
+            run.warnings.push(format!(
+                "the answer was not read whole (stopped after {} pages); nothing archived",
+                summary.pages
+            ));
+            Ok(())
         }
     }
 
@@ -569,16 +604,26 @@ impl SyncEngine {
     ) -> Result<Option<Sending>, RunError> {
         let inner = &self.inner;
         let mut creates: Vec<MappedProspect> = Vec::new();
-        let mut updates: Vec<(Uuid, MappedProspect)> = Vec::new();
+        let mut updates: Vec<Update> = Vec::new();
         run.counts.total_prospects += i32::try_from(batch.len()).unwrap_or(i32::MAX);
         for record in batch {
             match record {
                 Err(e) => {
+                    // Present, if its id could be read: a broken record is no removal.
+                    if let Some(id) = e
+                        .prospect_id
+                        .as_deref()
+                        .and_then(|raw| raw.parse::<mapper::ProspectId>().ok())
+                        .filter(|id| known.contains_key(&id.get()))
+                    {
+                        run.seen.insert(id.get());
+                    }
                     run.counts.failed += 1;
                     run.errors.push(e.to_string());
                     inner.metrics.prospect("failed");
                 }
-                Ok(Mapped::Unchanged { .. }) => {
+                Ok(Mapped::Unchanged { external_id, .. }) => {
+                    run.seen.insert(external_id.get());
                     run.counts.skipped += 1;
                     inner.metrics.prospect("skipped");
                 }
@@ -590,11 +635,19 @@ impl SyncEngine {
                     }
                     match known.get(&p.external_id.get()) {
                         None => creates.push(p),
-                        Some(k) if k.data_hash == p.data_hash => {
-                            run.counts.skipped += 1;
-                            inner.metrics.prospect("skipped");
+                        Some(k) => {
+                            run.seen.insert(p.external_id.get());
+                            if k.data_hash == p.data_hash && !k.archived {
+                                run.counts.skipped += 1;
+                                inner.metrics.prospect("skipped");
+                            } else {
+                                updates.push(Update {
+                                    client_id: k.client_id,
+                                    prospect: p,
+                                    restore: k.archived,
+                                });
+                            }
                         }
-                        Some(k) => updates.push((k.client_id, p)),
                     }
                 }
             }
@@ -624,7 +677,7 @@ impl SyncEngine {
         &self,
         organisation_id: Uuid,
         creates: Vec<MappedProspect>,
-        updates: Vec<(Uuid, MappedProspect)>,
+        updates: Vec<Update>,
     ) -> Result<Sent, RunError> {
         let inner = &self.inner;
         // A new client's first version is this clock's; its mapping keeps it, and every
@@ -652,13 +705,21 @@ impl SyncEngine {
                 .collect();
         }
         if !updates.is_empty() {
-            let ids: Vec<i64> = updates.iter().map(|(_, p)| p.external_id.get()).collect();
+            let ids: Vec<i64> = updates
+                .iter()
+                .map(|u| u.prospect.external_id.get())
+                .collect();
             let versions = mappings::reserve_versions(&inner.pool, organisation_id, &ids)
                 .await
                 .map_err(RunError::Versions)?;
             let mut publish = Vec::with_capacity(updates.len());
             let mut events = Vec::with_capacity(updates.len());
-            for (client_id, p) in updates {
+            for Update {
+                client_id,
+                prospect: p,
+                restore,
+            } in updates
+            {
                 match versions.get(&p.external_id.get()) {
                     Some(&version) => {
                         events.push(convert::update_event(
@@ -666,6 +727,7 @@ impl SyncEngine {
                             client_id,
                             &p,
                             version,
+                            restore,
                         ));
                         publish.push((client_id, p, version));
                     }
@@ -781,6 +843,13 @@ impl Drop for Heartbeat {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// A mapped prospect whose data changed, or that is back after an archive (`restore`).
+struct Update {
+    client_id: Uuid,
+    prospect: MappedProspect,
+    restore: bool,
 }
 
 /// Batches being sent at once, at most.

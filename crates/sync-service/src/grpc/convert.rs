@@ -51,6 +51,7 @@ pub(crate) fn log(l: SyncLog) -> WinLeadPlusSyncLog {
         dry_run: l.dry_run,
         warnings,
         duration_ms: l.duration_ms.unwrap_or_default(),
+        archived: l.archived,
     }
 }
 

@@ -37,7 +37,7 @@ use crate::db::logs::LogStore;
 use crate::domain::{
     self, ContratSort, DEFAULT_INTERVAL_MINUTES, Endpoint, SyncConfig, SyncStatus,
 };
-use crate::engine::{SyncEngine, SyncOutcome, Trigger};
+use crate::engine::{RunOptions, SyncEngine, SyncOutcome, Trigger};
 use crate::error::Error;
 use crate::winleadplus::egress::Checked;
 use crate::winleadplus::{Refusal, WinLeadPlusClient};
@@ -288,8 +288,12 @@ impl Handlers {
         let tenant = requested(organisations, &r.organisation_id)?;
         // The run goes on in its own task: a caller that hangs up does not abort it half-way.
         let engine = self.engine.clone();
+        let options = RunOptions {
+            dry_run: r.dry_run,
+            force_archive: r.force_archive,
+        };
         let outcome =
-            tokio::spawn(async move { engine.sync(tenant, r.dry_run, Trigger::Manual).await })
+            tokio::spawn(async move { engine.sync(tenant, options, Trigger::Manual).await })
                 .await
                 .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
         Ok(match outcome {

@@ -308,6 +308,7 @@ impl WinLeadPlusClient {
             summary.records += page.records;
             summary.bytes += page.bytes;
             if page.records == 0 {
+                summary.complete = true;
                 return Ok(summary);
             }
             match next_url(
@@ -321,9 +322,18 @@ impl WinLeadPlusClient {
                     url = next;
                     what = "next page link";
                 }
-                None => return Ok(summary),
+                None => {
+                    summary.complete = true;
+                    return Ok(summary);
+                }
             }
         }
+        // The page guard stopped it: what was read is imported, but the answer is not known to
+        // be whole, so nothing missing from it is archived.
+        tracing::warn!(
+            pages = MAX_PAGES,
+            "stopped following pages at the guard; the answer may be incomplete"
+        );
         Ok(summary)
     }
 

@@ -38,6 +38,9 @@ pub struct FetchSummary {
     pub records: usize,
     /// Body bytes read.
     pub bytes: u64,
+    /// Every page was read to its end: the answer is whole (not stopped by the page guard).
+    /// Only then may a prospect missing from it be taken as removed from WinLeadPlus.
+    pub complete: bool,
 }
 
 /// What one page said about itself and held.

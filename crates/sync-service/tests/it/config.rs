@@ -156,6 +156,7 @@ async fn bad_config_input_gets_a_clear_status() {
         .sync_prospects(SyncProspectsRequest {
             organisation_id: org.clone(),
             dry_run: false,
+            force_archive: false,
         })
         .await
         .unwrap_err();

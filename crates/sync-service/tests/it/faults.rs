@@ -187,6 +187,7 @@ async fn a_shutdown_stops_a_running_sync_at_a_batch_boundary() {
         sync.sync_prospects(proto::winleadplus::SyncProspectsRequest {
             organisation_id: org.to_string(),
             dry_run: false,
+            force_archive: false,
         })
         .await
     });

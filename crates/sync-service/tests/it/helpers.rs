@@ -133,6 +133,8 @@ pub struct Options {
     pub max_record_kb: u64,
     pub read_idle_secs: u64,
     pub max_duration_secs: u64,
+    /// `SYNC_MAX_ARCHIVE_RATIO`.
+    pub max_archive_ratio: f64,
     /// When set, both services log in to a NATS server of the test's own as these users, on
     /// the production subjects (no prefix), stream and consumer.
     pub nats: Option<NatsUsers>,
@@ -159,6 +161,7 @@ impl Default for Options {
             max_record_kb: 256,
             read_idle_secs: 60,
             max_duration_secs: 3600,
+            max_archive_ratio: 0.2,
             auth_secret: None,
             nats: None,
             keys: KeyArgs::single(EncryptionKey::from_bytes([42; 32])),
@@ -271,6 +274,7 @@ pub async fn spawn_stack_with(options: Options) -> Stack {
         max_record_kb: options.max_record_kb,
         read_idle_secs: options.read_idle_secs,
         max_duration_secs: options.max_duration_secs,
+        max_archive_ratio: options.max_archive_ratio,
         lease_timeout_secs: options.lease_timeout_secs,
         create_timeout_secs: 10,
         log_format: LogFormat::Pretty,
@@ -419,13 +423,31 @@ impl Stack {
 
     /// Runs a sync through gRPC and returns (success, log).
     pub async fn sync_now(&self, org: Uuid, dry_run: bool) -> (bool, WinLeadPlusSyncLog) {
+        self.sync_with(SyncProspectsRequest {
+            organisation_id: org.to_string(),
+            dry_run,
+            force_archive: false,
+        })
+        .await
+    }
+
+    /// Runs a sync with `force_archive` through gRPC and returns (success, log).
+    pub async fn sync_forced(&self, org: Uuid) -> (bool, WinLeadPlusSyncLog) {
+        self.sync_with(SyncProspectsRequest {
+            organisation_id: org.to_string(),
+            dry_run: false,
+            force_archive: true,
+        })
+        .await
+    }
+
+    /// Runs the sync `request` asks for through gRPC and returns (success, log).
+    pub async fn sync_with(&self, request: SyncProspectsRequest) -> (bool, WinLeadPlusSyncLog) {
+        let org: Uuid = request.organisation_id.parse().unwrap();
         let r = self
             .member_of(org)
             .sync
-            .sync_prospects(SyncProspectsRequest {
-                organisation_id: org.to_string(),
-                dry_run,
-            })
+            .sync_prospects(request)
             .await
             .unwrap()
             .into_inner();

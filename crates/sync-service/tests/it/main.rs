@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod archive;
 mod boundaries;
 mod config;
 mod contrats;

@@ -453,6 +453,7 @@ async fn two_create_batches_are_in_flight_while_client_core_is_slow() {
             sync.sync_prospects(proto::winleadplus::SyncProspectsRequest {
                 organisation_id: org.to_string(),
                 dry_run: false,
+                force_archive: false,
             })
             .await
         })

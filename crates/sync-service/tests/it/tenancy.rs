@@ -322,6 +322,7 @@ async fn a_foreign_organisation_in_a_request_is_refused_before_any_read_write_or
                 sync.sync_prospects(SyncProspectsRequest {
                     organisation_id: id.clone(),
                     dry_run: false,
+                    force_archive: false,
                 })
                 .await
                 .map(drop),
@@ -538,6 +539,7 @@ async fn the_callers_organisations_are_served_and_only_with_their_own_rows() {
         .sync_prospects(SyncProspectsRequest {
             organisation_id: a.to_string(),
             dry_run: true,
+            force_archive: false,
         })
         .await
         .unwrap()
