@@ -1,7 +1,9 @@
 //! `cargo xtask demo`: the product end to end in a minute. Starts the WinLeadPlus simulator
 //! with generated prospects, client-core and sync-service; configures a demo organisation;
 //! runs a first sync with a live progress bar, a second one (everything skipped), then
-//! changes a share of the prospects and syncs again to show the updates reaching client-core.
+//! changes a share of the prospects and syncs again to show the updates reaching client-core;
+//! then removes a few prospects from WinLeadPlus (they are archived, not deleted) and brings
+//! one back (it is restored).
 
 #![allow(clippy::print_stdout, reason = "a command-line task reports on stdout")]
 
@@ -30,6 +32,9 @@ pub(crate) struct DemoArgs {
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Share of prospects removed from WinLeadPlus before the fourth sync.
+    #[arg(long, default_value_t = 0.03)]
+    remove: f64,
 }
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -109,10 +114,102 @@ async fn scenario(stack: &Stack, args: &DemoArgs) -> anyhow::Result<()> {
         stack.updates_applied() - applied_before,
         third.updated
     );
-    if first.status != "SUCCESS" || second.status != "SUCCESS" || third.status != "SUCCESS" {
+    let (fourth, fifth) = archive_and_restore(stack, org, args).await?;
+    if [&first, &second, &third, &fourth, &fifth]
+        .iter()
+        .any(|log| log.status != "SUCCESS")
+    {
         anyhow::bail!("a sync did not succeed");
     }
     Ok(())
+}
+
+/// Steps 4 and 5: a share of the prospects removed from WinLeadPlus are archived (their
+/// clients hidden, their contracts `ARCHIVE`), then one of them comes back and is restored.
+async fn archive_and_restore(
+    stack: &Stack,
+    org: Uuid,
+    args: &DemoArgs,
+) -> anyhow::Result<(WinLeadPlusSyncLog, WinLeadPlusSyncLog)> {
+    let before = stack.sim.prospects();
+    let step = (1.0 / args.remove.clamp(0.001, 1.0)).round().max(1.0) as usize;
+    let removed: Vec<serde_json::Value> = before.iter().step_by(step).cloned().collect();
+    for p in &removed {
+        if let Some(id) = prospect_id(p) {
+            stack.sim.remove_prospect(id);
+        }
+    }
+    let live_before = live_clients(stack, org).await?;
+    let expected = i32::try_from(stack.sim.count()).unwrap_or(i32::MAX);
+    let title = format!(
+        "4. {} prospects ({:.0} %) removed from WinLeadPlus: they are archived, not deleted",
+        removed.len(),
+        args.remove * 100.0
+    );
+    let fourth = sync_with_progress(stack, org, &title, expected).await?;
+    summary(&fourth);
+    let wanted = live_before - i64::from(fourth.archived);
+    let live = wait_for_live_clients(stack, org, wanted).await?;
+    println!(
+        "   clients visible in the CRM: {live_before} before, {live} after ({} archived: hidden, kept, contracts ARCHIVE)",
+        fourth.archived
+    );
+
+    let back = removed
+        .first()
+        .cloned()
+        .context("no prospect was removed")?;
+    let back_id = prospect_id(&back).unwrap_or_default();
+    stack.sim.upsert_prospects(vec![back]);
+    let expected = i32::try_from(stack.sim.count()).unwrap_or(i32::MAX);
+    let title = format!("5. Prospect {back_id} is back in WinLeadPlus: its client is restored");
+    let fifth = sync_with_progress(stack, org, &title, expected).await?;
+    summary(&fifth);
+    let restored = wait_for_live_clients(stack, org, live + 1).await?;
+    println!(
+        "   clients visible in the CRM: {live} before, {restored} after (prospect {back_id} restored, counted as updated)"
+    );
+    Ok((fourth, fifth))
+}
+
+/// The `idProspect` of a generated prospect.
+fn prospect_id(p: &serde_json::Value) -> Option<i64> {
+    mapper::ProspectId::parse(p.get("idProspect")?)
+        .ok()
+        .map(mapper::ProspectId::get)
+}
+
+/// How many clients of the organisation the CRM lists (live ones).
+async fn live_clients(stack: &Stack, org: Uuid) -> anyhow::Result<i64> {
+    let page = stack
+        .clients
+        .clone()
+        .list(ListClientsBaseRequest {
+            organisation_id: org.to_string(),
+            pagination: Some(PaginationRequest {
+                page: 1,
+                limit: 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .context("List failed")?
+        .into_inner();
+    Ok(i64::from(page.pagination.map_or(0, |p| p.total)))
+}
+
+/// Waits (at most 30 s) until client-core has applied the archives or restores, and returns
+/// how many clients it lists then.
+async fn wait_for_live_clients(stack: &Stack, org: Uuid, wanted: i64) -> anyhow::Result<i64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let live = live_clients(stack, org).await?;
+        if live == wanted || Instant::now() >= deadline {
+            return Ok(live);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Runs a sync while drawing its progress from `GetSyncStatus` (the response is streamed,
@@ -129,6 +226,7 @@ async fn sync_with_progress(
         sync.sync_prospects(SyncProspectsRequest {
             organisation_id: org.to_string(),
             dry_run: false,
+            force_archive: false,
         })
         .await
     });
@@ -179,20 +277,29 @@ fn draw(processed: i32, total: i32, elapsed: Duration) {
 
 fn summary(log: &WinLeadPlusSyncLog) {
     let secs = (log.duration_ms as f64 / 1000.0).max(0.001);
-    println!("   ┌──────────┬─────────┬─────────┬─────────┬────────┬──────────┬──────────────┐");
-    println!("   │ status   │ created │ updated │ skipped │ failed │ duration │ prospects/s  │");
-    println!("   ├──────────┼─────────┼─────────┼─────────┼────────┼──────────┼──────────────┤");
     println!(
-        "   │ {:<8} │ {:>7} │ {:>7} │ {:>7} │ {:>6} │ {:>6.2} s │ {:>12.0} │",
+        "   ┌──────────┬─────────┬─────────┬─────────┬────────┬──────────┬──────────┬──────────────┐"
+    );
+    println!(
+        "   │ status   │ created │ updated │ skipped │ failed │ archived │ duration │ prospects/s  │"
+    );
+    println!(
+        "   ├──────────┼─────────┼─────────┼─────────┼────────┼──────────┼──────────┼──────────────┤"
+    );
+    println!(
+        "   │ {:<8} │ {:>7} │ {:>7} │ {:>7} │ {:>6} │ {:>8} │ {:>6.2} s │ {:>12.0} │",
         log.status,
         log.created,
         log.updated,
         log.skipped,
         log.failed,
+        log.archived,
         secs,
         f64::from(log.total_prospects) / secs
     );
-    println!("   └──────────┴─────────┴─────────┴─────────┴────────┴──────────┴──────────────┘");
+    println!(
+        "   └──────────┴─────────┴─────────┴─────────┴────────┴──────────┴──────────┴──────────────┘"
+    );
     if !log.errors.is_empty() {
         println!("   first error: {}", log.errors[0]);
     }
