@@ -4,7 +4,8 @@
 //! `cargo xtask bench` builds the release binaries and hands over to the release `xtask
 //! bench-run`, which, for each size: starts `winleadplus-sim`, `client-core` and
 //! `sync-service` as separate processes (so each one's peak RSS, `VmHWM`, can be read),
-//! runs three scenarios three times (initial sync into an empty organisation, re-sync
+//! pre-loads crm_core with `--other-clients` clients of 50 other organisations (by SQL, as
+//! production's crm_core holds everyone else's clients), runs three scenarios three times (initial sync into an empty organisation, re-sync
 //! unchanged, re-sync after 10 % changed), measures the floor (fetch + parse to
 //! `Vec<Value>`, `COPY` of the client rows into a scratch table, JetStream publish of as many
 //! messages of the same size), and writes `target/bench/results.json` and a table.
@@ -43,6 +44,9 @@ pub(crate) struct BenchArgs {
     /// Share of prospects changed before the third scenario.
     #[arg(long, default_value_t = 0.1)]
     change: f64,
+    /// Clients of 50 other organisations written into crm_core before the runs.
+    #[arg(long, default_value_t = 100_000)]
+    other_clients: usize,
 }
 
 /// `cargo xtask bench`: builds in release, then runs the release xtask.
@@ -82,6 +86,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
             &args.batch.to_string(),
             "--change",
             &args.change.to_string(),
+            "--other-clients",
+            &args.other_clients.to_string(),
         ])
         .status()
         .context("cannot run the release xtask")?;
@@ -146,6 +152,8 @@ struct Floor {
 #[derive(Debug, Clone, Serialize)]
 struct SizeResult {
     prospects: usize,
+    /// Clients of other organisations in crm_core before the runs.
+    other_clients: usize,
     batch_size: u16,
     scenarios: Vec<Scenario>,
     floor: Floor,
@@ -267,6 +275,7 @@ async fn bench_size(
         crm_db::ensure_database(url).await?;
         crm_db::run_pending(url, db).await?;
     }
+    preload_other_clients(&core_url, args.other_clients).await?;
     let token = "bench-token";
     let (sim_port, core_grpc, core_http, sync_grpc, sync_http) = (
         free_port()?,
@@ -429,6 +438,7 @@ async fn bench_size(
         .collect();
     Ok(SizeResult {
         prospects: size,
+        other_clients: args.other_clients,
         batch_size: args.batch,
         scenarios,
         floor,
@@ -680,6 +690,50 @@ async fn floor(
 }
 
 /// The same server and credentials as `url`, another database.
+/// Organisations the pre-loaded clients belong to.
+const OTHER_ORGANISATIONS: usize = 50;
+
+/// Writes `count` clients of [`OTHER_ORGANISATIONS`] other organisations into crm_core by
+/// SQL, most imported from WinLeadPlus and some entered by hand (the manual ones feed the
+/// linking rule's index), then analyses the table as a long-running database would be.
+async fn preload_other_clients(core_url: &str, count: usize) -> anyhow::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let (client, connection) = tokio_postgres::connect(core_url, tokio_postgres::NoTls)
+        .await
+        .context("cannot connect to the bench's crm_core")?;
+    let connection = tokio::spawn(connection);
+    let organisations: Vec<String> = (0..OTHER_ORGANISATIONS)
+        .map(|_| format!("'{}'", Uuid::new_v4()))
+        .collect();
+    let count = i64::try_from(count).context("--other-clients is too large")?;
+    // In slices, so that a million rows do not make one huge transaction.
+    let slice: i64 = 100_000;
+    let mut from = 1;
+    while from <= count {
+        let to = (from + slice - 1).min(count);
+        client
+            .batch_execute(&format!(
+                "INSERT INTO clientbases (organisation_id, type_client, nom, prenom, telephone,                    telephone_normalized, email, statut, source, external_source, external_id,                    canal_acquisition, iban, numss, source_version)                  SELECT (ARRAY[{orgs}]::uuid[])[1 + i % {n}], 'PARTICULIER',                    'Nom' || (i % 9973), 'Prenom' || (i % 997),                    '06' || lpad((i % 100000000)::text, 8, '0'),                    '+336' || lpad((i % 100000000)::text, 8, '0'),                    'client' || i || '@example.fr', 'ACTIF',                    CASE WHEN i % 10 = 0 THEN NULL ELSE 'WinLeadPlus' END,                    CASE WHEN i % 10 = 0 THEN NULL ELSE 'WinLeadPlus' END,                    CASE WHEN i % 10 = 0 THEN NULL ELSE (1000000 + i)::text END,                    'winleadplus:' || i, 'FR7630006000011234567890189', '184127512345678', 1                  FROM generate_series({from}, {to}) AS i",
+                orgs = organisations.join(","),
+                n = OTHER_ORGANISATIONS,
+            ))
+            .await
+            .context("cannot pre-load the other organisations' clients")?;
+        from = to + 1;
+    }
+    client.batch_execute("ANALYZE clientbases").await?;
+    drop(client);
+    let _closed = connection.await;
+    println!(
+        "   crm_core pre-loaded with {count} clients of {OTHER_ORGANISATIONS} other organisations in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn scratch_url(url: &str, name: &str) -> anyhow::Result<String> {
     let mut parsed = url::Url::parse(url)
         .with_context(|| format!("not a URL: {}", service_kit::urls::mask_credentials(url)))?;
@@ -763,6 +817,12 @@ async fn publish(
 }
 
 fn print_table(results: &[SizeResult]) {
+    if let Some(first) = results.first() {
+        println!(
+            "\ncrm_core held {} clients of {OTHER_ORGANISATIONS} other organisations before the runs.",
+            first.other_clients
+        );
+    }
     println!(
         "\n| prospects | scenario | sync (median, min–max) | end to end (median, min–max) | prospects/s | floor | e2e ÷ floor |"
     );
