@@ -183,6 +183,17 @@ impl Process {
         }
     }
 
+    /// SIGTERM, then waits up to `within` for the exit: its status and how long it took, or an
+    /// error when it still runs.
+    pub async fn stop(&mut self, within: Duration) -> anyhow::Result<(ExitStatus, Duration)> {
+        let asked = Instant::now();
+        self.terminate()?;
+        match self.wait_exit(within).await? {
+            Some(status) => Ok((status, asked.elapsed())),
+            None => bail!("{} still runs {within:?} after SIGTERM", self.spec.name),
+        }
+    }
+
     /// Kills the process if it runs, starts it again and waits until it is ready.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.kill()?;

@@ -1,9 +1,10 @@
 //! What every fault test needs: the binaries (built once per run), a stack, the test's seed
 //! and its random generator, and the final convergence check.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use fault_tests::{Binaries, CheckReport, Stack, StackOptions};
+use fault_tests::{Binaries, CheckReport, Process, Stack, StackOptions};
+use proto::winleadplus::WinLeadPlusSyncLog;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use uuid::Uuid;
@@ -21,6 +22,56 @@ pub async fn start(options: StackOptions) -> Stack {
     Stack::start(&binaries, options)
         .await
         .expect("the stack starts")
+}
+
+/// Starts a stack and configures one organisation; with `first_sync`, syncs it once.
+pub async fn start_with_org(options: StackOptions, first_sync: bool) -> (Stack, Uuid) {
+    let stack = start(options).await;
+    let org = Uuid::new_v4();
+    stack.configure(org, 60).await.expect("configured");
+    if first_sync {
+        stack
+            .sync_until_success(org, Duration::from_secs(60))
+            .await
+            .expect("a first sync");
+    }
+    (stack, org)
+}
+
+/// SIGTERM: the process must exit with code 0 within 10 s; how long it took.
+pub async fn stop_gracefully(process: &mut Process) -> Duration {
+    let (status, took) = process
+        .stop(Duration::from_secs(10))
+        .await
+        .expect("a graceful stop");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{} exits 0 on SIGTERM",
+        process.name()
+    );
+    took
+}
+
+/// A sync hit by a fault completed, or ended FAILED with a message saying why.
+pub fn completed_or_failed_clearly(what: &str, log: &WinLeadPlusSyncLog) {
+    eprintln!(
+        "{what}: {} total={} created={} updated={} failed={} errors={:?}",
+        log.status,
+        log.total_prospects,
+        log.created,
+        log.updated,
+        log.failed,
+        log.errors.iter().take(2).collect::<Vec<_>>()
+    );
+    match log.status.as_str() {
+        "SUCCESS" => {}
+        "FAILED" => assert!(
+            log.errors.iter().any(|e| !e.trim().is_empty()),
+            "a FAILED sync says why: {log:?}"
+        ),
+        other => panic!("the sync ended {other}: {log:?}"),
+    }
 }
 
 /// The test's seed: `FAULT_SEED`, else a fresh one; printed either way.

@@ -6,25 +6,25 @@ use std::time::{Duration, Instant};
 
 use fault_tests::StackOptions;
 use rand::Rng;
-use uuid::Uuid;
 
-use crate::helpers::{converge, finish, seed, start};
+use crate::helpers::{converge, finish, seed, start_with_org};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_core_killed_in_create_and_update_batches_applies_every_update_after_restart() {
     let (seed, mut rng) = seed("kill_core");
     let started = Instant::now();
-    let mut stack = start(StackOptions {
-        label: "kill-core".to_owned(),
-        prospects: 1500,
-        batch_size: 50,
-        seed,
-        core_env: vec![("CORE_UPDATE_BATCH".to_owned(), "25".to_owned())],
-        ..StackOptions::default()
-    })
+    let (mut stack, org) = start_with_org(
+        StackOptions {
+            label: "kill-core".to_owned(),
+            prospects: 1500,
+            batch_size: 50,
+            seed,
+            core_env: vec![("CORE_UPDATE_BATCH".to_owned(), "25".to_owned())],
+            ..StackOptions::default()
+        },
+        false,
+    )
     .await;
-    let org = Uuid::new_v4();
-    stack.configure(org, 60).await.unwrap();
 
     // 1. Killed in the middle of the create batches.
     let call = stack.spawn_sync(0, org).await.unwrap();
