@@ -7,6 +7,7 @@ mod dead_letters;
 mod demo;
 mod migrate;
 mod rotate_tokens;
+mod soak;
 mod stack;
 mod token;
 
@@ -37,6 +38,9 @@ enum Task {
     /// Re-seal every stored WinLeadPlus token under the first key of TOKEN_ENCRYPTION_KEYS
     /// (and convert tokens of the old format); prints what it did.
     RotateTokens(rotate_tokens::RotateArgs),
+    /// The product as processes for N minutes: rounds of random changes and faults (kills,
+    /// SIGTERM, WinLeadPlus errors), the exact state checked and the RSS printed after each.
+    Soak(soak::SoakArgs),
     /// Print an access token for the gRPC services (HS256, signed with AUTH_JWT_SECRET).
     Token(token::TokenArgs),
     /// List or replay the updates client-core gave up on.
@@ -54,6 +58,7 @@ async fn main() -> ExitCode {
         Task::Demo(args) => demo::run(args).await,
         Task::Migrate => migrate::run().await,
         Task::RotateTokens(args) => rotate_tokens::run(args).await,
+        Task::Soak(args) => soak::run(args).await,
         Task::Token(args) => token::run(&args),
         Task::DeadLetters(command) => dead_letters::run(command).await,
     };
