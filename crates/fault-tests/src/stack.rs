@@ -312,6 +312,7 @@ impl Stack {
             .sync_prospects(SyncProspectsRequest {
                 organisation_id: org.to_string(),
                 dry_run: false,
+                ..Default::default()
             })
             .await
             .context("SyncProspects")?
@@ -333,6 +334,7 @@ impl Stack {
                 .sync_prospects(SyncProspectsRequest {
                     organisation_id: org.to_string(),
                     dry_run: false,
+                    ..Default::default()
                 })
                 .await
                 .context("SyncProspects")?

@@ -87,6 +87,7 @@ async fn sync_service_killed_at_random_points_restarts_takes_the_lease_over_and_
                     .sync_prospects(proto::winleadplus::SyncProspectsRequest {
                         organisation_id: org.to_string(),
                         dry_run: false,
+                        ..Default::default()
                     })
                     .await
             })
