@@ -69,8 +69,27 @@ pub(super) async fn create_all(
             .collect()
     };
 
-    // 1. Already linked.
-    for (i, id) in linked(conn, commands, &unique).await? {
+    // 1. Already linked: a create sent again, its answer or its record lost in a crash. Its
+    //    data goes to the client as an update would (when newer, restoring an archived
+    //    client): a change made in between is not lost behind "already exists".
+    let again = linked(conn, commands, &unique).await?;
+    if !again.is_empty() {
+        let updates: Vec<UpdateCommand> = again
+            .iter()
+            .map(|&(i, client_id)| UpdateCommand {
+                client_id,
+                reference: commands[i].reference.clone(),
+                source_version: commands[i].source_version,
+                change: Change::Data {
+                    client: Box::new(commands[i].client.clone()),
+                    address: commands[i].address.clone(),
+                    restore: false,
+                },
+            })
+            .collect();
+        update_all(conn, &updates).await?;
+    }
+    for (i, id) in again {
         outcomes[i] = Some(CreateOutcome {
             client_id: id,
             created: false,
@@ -463,10 +482,13 @@ pub(super) async fn update_all(
         .copied()
         .filter(|&i| matches!(commands[i].change, Change::Archive))
         .collect();
+    // Any data of a record means it exists: a client archived by an archive whose record was
+    // lost (so the next sync sends a plain update) is restored too. The restore statement
+    // only touches clients the import archived or unlinked.
     let restores: Vec<usize> = chosen
         .iter()
         .copied()
-        .filter(|&i| matches!(commands[i].change, Change::Data { restore: true, .. }))
+        .filter(|&i| matches!(commands[i].change, Change::Data { .. }))
         .collect();
     let data: Vec<(usize, &SourceClient, Option<&SourceAddress>)> = chosen
         .iter()

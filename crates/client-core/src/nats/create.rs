@@ -78,8 +78,10 @@ impl CreateResponder {
         let mut serving = JoinSet::new();
         let mut draining = false;
         loop {
-            // A request is taken only when a slot is free: the others wait in NATS, where
-            // another replica of the queue group may take them.
+            // A request is taken only when a slot is free. Core NATS has already pushed the
+            // others to this subscriber (they wait in the client's buffer, not for another
+            // replica): sync-service's SYNC_CREATE_TIMEOUT_SECS must cover a batch waiting
+            // behind CORE_CREATE_CONCURRENCY others.
             let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
                 break;
             };

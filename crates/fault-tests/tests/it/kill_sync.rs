@@ -5,9 +5,9 @@
 //! dead sync's lease is taken over once stale (`SYNC_LEASE_TIMEOUT_SECS=5`), and after a
 //! final sync the state is exact.
 //!
-//! Two ignored tests show a bug the random one first ran into: a prospect published and
-//! not recorded (the crash) that changes before its next sync is never corrected in
-//! crm_core, whether the change is a replayed create or an undo of the published update.
+//! Two more tests make exactly the state the random one first ran into: a prospect published
+//! and not recorded (the crash) that changes before its next sync, whether the change is a
+//! replayed create or an undo of the published update; crm_core must end with the new data.
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,7 @@ async fn sync_service_killed_at_random_points_restarts_takes_the_lease_over_and_
         stack.sim_admin.upsert(&new).await.unwrap();
         // Halfway, changes (updates in the remaining rounds), made while both organisations
         // have recorded everything they published: a prospect published and not recorded
-        // must not change before its next sync (see the two ignored tests below).
+        // must not change before its next sync (the two tests below make that state exactly).
         if kills == KILLS / 2 && !changed {
             for org in orgs {
                 stack
@@ -146,7 +146,6 @@ async fn sync_service_killed_at_random_points_restarts_takes_the_lease_over_and_
 /// deleted. When the prospects change before the next sync, that sync re-sends them as
 /// creates with the new data, records the new hash, and crm_core must hold the new data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a create replayed with changed data (after a crash between client-core's reply and sync-service's record) is not applied in crm_core while its mapping records the new hash"]
 async fn a_create_replayed_with_changed_data_reaches_client_core() {
     let (stack, org) = start_with_org(
         StackOptions {
@@ -171,12 +170,11 @@ async fn a_create_replayed_with_changed_data_reaches_client_core() {
 }
 
 /// The state a crash between the PubAck of an update and its record leaves (the update
-/// applied in crm_core, the mapping still on the previous hash), made exactly: a sync of
-/// changed prospects, then their previous hashes put back. When the prospects then go back
-/// to their previous data (an undo in WinLeadPlus), the next sync sees the recorded hash and
-/// skips them, and crm_core must not keep the undone change.
+/// applied in crm_core, its record never made), made by the database: a trigger refuses the
+/// record of the new hashes, as if the process had died after the PubAcks. When the
+/// prospects then go back to their previous data (an undo in WinLeadPlus), the next sync must
+/// send them again, and crm_core must not keep the undone change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: an update published and not recorded (crash), then undone in WinLeadPlus before the next sync, stays in crm_core: the diff sees the recorded hash and skips the prospect"]
 async fn an_update_published_and_not_recorded_then_undone_is_undone_in_client_core() {
     let seed = 42;
     let (stack, org) = start_with_org(
@@ -189,36 +187,34 @@ async fn an_update_published_and_not_recorded_then_undone_is_undone_in_client_co
         true,
     )
     .await;
-    let before = fault_tests::check::query_column(
-        stack.commercial_db.url(),
-        &format!(
-            "SELECT winleadplus_prospect_id || ':' || data_hash FROM winleadplus_mappings \
-             WHERE organisation_id = '{org}'"
-        ),
+    let url = stack.commercial_db.url();
+    fault_tests::check::execute(
+        url,
+        "CREATE FUNCTION refuse_new_hash() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+           IF NEW.data_hash <> '' AND NEW.data_hash IS DISTINCT FROM OLD.data_hash THEN \
+             RAISE EXCEPTION 'the record is lost'; \
+           END IF; RETURN NEW; END $$",
     )
     .await
     .unwrap();
-    assert_eq!(before.len(), 40);
+    fault_tests::check::execute(
+        url,
+        "CREATE TRIGGER refuse_new_hash BEFORE UPDATE ON winleadplus_mappings \
+         FOR EACH ROW EXECUTE FUNCTION refuse_new_hash()",
+    )
+    .await
+    .unwrap();
     let changed = stack.change_recorded(&[org], 0.5, 7).await.unwrap();
     assert!(changed > 0);
-    let log = stack
-        .sync_until_success(org, Duration::from_secs(60))
+    let log = stack.sync_once(0, org).await.unwrap();
+    assert_eq!(
+        (log.updated, usize::try_from(log.failed).unwrap()),
+        (0, changed),
+        "published, then not recorded: {log:?}"
+    );
+    fault_tests::check::execute(url, "DROP TRIGGER refuse_new_hash ON winleadplus_mappings")
         .await
         .unwrap();
-    assert_eq!(usize::try_from(log.updated).unwrap(), changed);
-    // The crash: the updates were applied, their record never happened.
-    for pair in &before {
-        let (id, hash) = pair.split_once(':').unwrap();
-        fault_tests::check::execute(
-            stack.commercial_db.url(),
-            &format!(
-                "UPDATE winleadplus_mappings SET data_hash = '{hash}' \
-                 WHERE organisation_id = '{org}' AND winleadplus_prospect_id = {id}"
-            ),
-        )
-        .await
-        .unwrap();
-    }
     // The undo.
     stack.sim_admin.generate(40, seed).await.unwrap();
 

@@ -159,7 +159,9 @@ impl LogStore {
 
     /// Ends a run: its log, and with `synced` the organisation's `last_sync_at`, in one
     /// transaction. The lease (the RUNNING status) is released in the same commit that says
-    /// the organisation was synced, so no other replica finds it free and still due.
+    /// the organisation was synced, so no other replica finds it free and still due. A run
+    /// whose lease was taken over (its log no longer RUNNING) changes nothing: the log keeps
+    /// what the taker wrote, and `last_sync_at` is left to the run that holds the lease.
     #[tracing::instrument(name = "db", skip_all, fields(op = "finish"))]
     pub async fn finish(
         &self,
@@ -173,18 +175,31 @@ impl LogStore {
         let mut conn = self.pool.get().await?;
         let row: LogRow = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let row: LogRow = diesel::update(logs::table.filter(logs::id.eq(log_id)))
-                    .set((
-                        progress,
-                        logs::status.eq(LogStatus::from(status)),
-                        logs::finished_at.eq(diesel::dsl::now),
-                        logs::heartbeat_at.eq(diesel::dsl::now),
-                        logs::message.eq(message),
-                        logs::duration_ms.eq(duration_ms),
-                    ))
-                    .returning(LogRow::as_returning())
-                    .get_result(conn)
-                    .await?;
+                let finished: Option<LogRow> = diesel::update(
+                    logs::table
+                        .filter(logs::id.eq(log_id))
+                        .filter(logs::status.eq(LogStatus::Running)),
+                )
+                .set((
+                    progress,
+                    logs::status.eq(LogStatus::from(status)),
+                    logs::finished_at.eq(diesel::dsl::now),
+                    logs::heartbeat_at.eq(diesel::dsl::now),
+                    logs::message.eq(message),
+                    logs::duration_ms.eq(duration_ms),
+                ))
+                .returning(LogRow::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+                let Some(row) = finished else {
+                    tracing::warn!(%log_id, "the run's lease was taken over; its log is left as the taker wrote it");
+                    return logs::table
+                        .filter(logs::id.eq(log_id))
+                        .select(LogRow::as_select())
+                        .first(conn)
+                        .await;
+                };
                 if let Some(tenant) = synced {
                     super::configs::set_last_sync_on(conn, tenant).await?;
                 }

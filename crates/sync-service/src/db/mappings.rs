@@ -76,10 +76,32 @@ pub async fn load(pool: &DbPool, organisation_id: Uuid) -> Result<HashMap<i64, K
         .collect())
 }
 
+/// The database's clock in microseconds: the first version of new clients.
+#[tracing::instrument(name = "db", skip_all, fields(op = "database_clock"))]
+pub async fn database_clock(pool: &DbPool) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Clock {
+        #[diesel(sql_type = BigInt)]
+        now: i64,
+    }
+    let mut conn = pool.get().await?;
+    let clock: Clock = diesel::sql_query(
+        "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now",
+    )
+    .get_result(&mut conn)
+    .await?;
+    Ok(clock.now)
+}
+
 /// Reserves the next version of each of `prospects` (mapped prospects of the organisation)
 /// before their updates are published, in one statement: every version is above any sent
 /// before for that prospect, whichever replica sent it and whatever its clock said. A
 /// version reserved but never published is only a gap.
+///
+/// The same statement forgets the mapping's hash until the batch is recorded with the new
+/// one. A change published but never recorded (a crash in between) then never looks
+/// "unchanged": even if WinLeadPlus goes back to the data last recorded, the next sync sends
+/// it again, and client-core does not keep the change that was undone.
 #[tracing::instrument(name = "db", skip_all, fields(op = "reserve_versions", batch = prospects.len()))]
 pub async fn reserve_versions(
     pool: &DbPool,
@@ -98,7 +120,7 @@ pub async fn reserve_versions(
     }
     let mut conn = pool.get().await?;
     let rows: Vec<Reserved> = diesel::sql_query(format!(
-        "UPDATE winleadplus_mappings SET source_version = {NEXT_VERSION} \
+        "UPDATE winleadplus_mappings SET source_version = {NEXT_VERSION}, data_hash = '' \
          WHERE organisation_id = $1 AND winleadplus_prospect_id = ANY($2) \
          RETURNING winleadplus_prospect_id AS prospect, source_version AS version"
     ))

@@ -418,8 +418,10 @@ impl SyncEngine {
                 .get(&id)
                 .is_some_and(|k| k.data_hash == hash && !k.archived)
         });
-        // Cancelled when the run stops early: cuts off a response being read.
+        // Cancelled when the run stops early: cuts off a response being read. Also cancelled
+        // when this returns, however it returns: the fetch never outlives its run.
         let stop_fetch = inner.shutdown.child_token();
+        let _fetch_ends_with_the_run = stop_fetch.clone().drop_guard();
         let (mut records, fetch) = inner.winleadplus.fetch(
             endpoint,
             token,
@@ -431,7 +433,7 @@ impl SyncEngine {
         let mut stopped: Option<RunError> = None;
         // Up to two batches are being sent (create requests answered, updates confirmed)
         // while the records of the next one arrive; they are recorded in their order.
-        let mut sending: VecDeque<Sending> = VecDeque::with_capacity(IN_FLIGHT);
+        let mut sending = SendQueue::default();
         // Recording a batch (crm_commercial) overlaps with sending the next ones (NATS,
         // client-core's database): at most one recording is in flight.
         let mut recording: Option<InFlight> = None;
@@ -680,9 +682,16 @@ impl SyncEngine {
         updates: Vec<Update>,
     ) -> Result<Sent, RunError> {
         let inner = &self.inner;
-        // A new client's first version is this clock's; its mapping keeps it, and every
-        // later version is reserved above it.
-        let created_version = Utc::now().timestamp_micros();
+        // A new client's first version is the database's clock, as every later one is (reserved
+        // above it): a create sent again after a crash carries a newer version than the one
+        // that reached client-core first, whichever replica sends it, so its data applies.
+        let created_version = if creates.is_empty() {
+            0
+        } else {
+            mappings::database_clock(&inner.pool)
+                .await
+                .map_err(RunError::Versions)?
+        };
         let mut sent = Sent {
             created_version,
             ..Sent::default()
@@ -858,12 +867,40 @@ const IN_FLIGHT: usize = 2;
 /// A batch being sent, in its own task.
 type Sending = tokio::task::JoinHandle<Result<Sent, RunError>>;
 
+/// The batches being sent. A run that returns early (an error) aborts the ones left: none
+/// goes on publishing after the run's lease is released.
+#[derive(Default)]
+struct SendQueue(VecDeque<Sending>);
+
+impl std::ops::Deref for SendQueue {
+    type Target = VecDeque<Sending>;
+
+    fn deref(&self) -> &VecDeque<Sending> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SendQueue {
+    fn deref_mut(&mut self) -> &mut VecDeque<Sending> {
+        &mut self.0
+    }
+}
+
+impl Drop for SendQueue {
+    fn drop(&mut self) {
+        for sending in &self.0 {
+            sending.abort();
+        }
+    }
+}
+
 /// The answers to one sent batch, per prospect, in the batch's order.
 #[derive(Default)]
 struct Sent {
     /// The version the creates carried.
     created_version: i64,
-    /// Each create and client-core's answer.
+    /// Each create and client-core's answer (a client that existed, a create sent again after
+    /// a crash, has had the data applied as an update).
     created: Vec<(MappedProspect, Option<Outcome>)>,
     /// Each update, its version and whether JetStream confirmed it.
     updated: Vec<(Uuid, MappedProspect, i64, Result<(), UpdateError>)>,
