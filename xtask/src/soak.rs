@@ -138,15 +138,22 @@ async fn rounds(stack: &mut Stack, args: &SoakArgs) -> anyhow::Result<()> {
         let round = rounds_done;
         rounds_done += 1;
         // Random changes: new prospects, and changed recorded ones. Round 0 is the first
-        // import; round 1 changes data without a fault (every path of both services has run
-        // once when the RSS baseline is taken after it).
+        // import; round 1 changes data without a fault, as many as any later round will (every
+        // path of both services has run once, at its largest, when the RSS baseline is taken
+        // after it). Later rounds change a random share of as many prospects as there were at
+        // the start, so the work of a round does not grow with the data.
         let (grown, changed, fault) = if round == 0 {
             (0, 0, Injected::Nothing)
         } else {
             let grown = rng.random_range(0..60);
             prospects += grown;
             stack.sim_admin.generate(prospects, args.seed).await?;
-            let fraction = rng.random_range(0.02..0.2);
+            let most = 0.2 * args.prospects as f64 / prospects as f64;
+            let fraction = if round == 1 {
+                most
+            } else {
+                rng.random_range(0.1..1.0) * most
+            };
             let changed = stack
                 .change_recorded(&orgs, fraction, args.seed.wrapping_add(round))
                 .await?;
