@@ -40,12 +40,36 @@ pub async fn connect(args: &NatsArgs, name: &str) -> Result<Connection, ConnectE
     args.options()
         .await?
         .name(name)
+        .custom_inbox_prefix(inbox_prefix(args, name))
         .connect(args.url.as_str())
         .await
         .map_err(|source| ConnectError::Connect {
             server: mask_credentials(&args.url),
             source,
         })
+}
+
+/// The prefix of this connection's reply subjects: `_INBOX_<user>` when logging in as a
+/// NATS user (so a user may be allowed to subscribe to its own replies only:
+/// deploy/nats-server.conf), else `_INBOX_<name>`. Replies carry personal data (pulled
+/// updates, create answers): no service may read another's.
+pub fn inbox_prefix(args: &NatsArgs, name: &str) -> String {
+    let owner = args
+        .user
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .unwrap_or(name);
+    let token: String = owner
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("_INBOX_{token}")
 }
 
 /// The `/readyz` check `nats`: fails with the connection's state (`disconnected`, …)

@@ -136,16 +136,9 @@ async fn sync_service_cannot_publish_outside_its_subjects() {
         .unwrap();
     sync.flush().await.unwrap();
 
-    let violation = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            if let Some(e) = errors.lock().unwrap().first() {
-                return e.clone();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the server reports a permissions violation");
+    let violation = first_error(&errors)
+        .await
+        .expect("the server reports a permissions violation");
     assert!(
         violation.contains("Permissions Violation") && violation.contains("client.delete.x"),
         "{violation}"
@@ -154,6 +147,22 @@ async fn sync_service_cannot_publish_outside_its_subjects() {
     assert!(
         delivered.is_err(),
         "the message reached a subscriber: {delivered:?}"
+    );
+
+    // Nor read client-core's replies (its pulled updates carry personal data).
+    errors.lock().unwrap().clear();
+    let core_inbox = service_kit::nats::inbox_prefix(
+        &NatsArgs::new(server.url("nats")).with_user("client-core", "x"),
+        "client-core",
+    );
+    let _refused = sync.subscribe(format!("{core_inbox}.>")).await.unwrap();
+    sync.flush().await.unwrap();
+    let violation = first_error(&errors)
+        .await
+        .expect("the server refuses the subscription");
+    assert!(
+        violation.contains("Permissions Violation") && violation.contains("_INBOX_client-core"),
+        "{violation}"
     );
 }
 
@@ -203,4 +212,18 @@ async fn a_tls_server_is_reached_with_its_ca_file_and_refused_without() {
     }
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The first error the server reported on a connection, waited for at most 5 s.
+async fn first_error(errors: &Mutex<Vec<String>>) -> Option<String> {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Some(e) = errors.lock().unwrap().first() {
+                return e.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .ok()
 }
