@@ -344,17 +344,33 @@ impl SyncEngine {
             }
         };
         let synced = (!dry_run && status == SyncStatus::Success).then_some(tenant);
-        let finished = inner
-            .logs
-            .finish(
-                run.log_id,
-                status,
-                &run.progress(),
-                message,
-                duration_ms,
-                synced,
-            )
-            .await?;
+        // The run's end is written even when the database just dropped the pool's
+        // connections (the pool hands out dead ones until each has failed once): a few
+        // attempts, or the caller gets an opaque error and the lease stays held until stale.
+        let progress = run.progress();
+        let mut attempt = 0;
+        let finished = loop {
+            attempt += 1;
+            match inner
+                .logs
+                .finish(
+                    run.log_id,
+                    status,
+                    &progress,
+                    message.clone(),
+                    duration_ms,
+                    synced,
+                )
+                .await
+            {
+                Ok(log) => break log,
+                Err(e) if attempt < FINISH_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "cannot write the end of the sync; trying again");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         inner
             .metrics
             .sync_finished(status.as_str(), dry_run, started.elapsed());
@@ -860,6 +876,9 @@ struct Update {
     prospect: MappedProspect,
     restore: bool,
 }
+
+/// Attempts to write the end of a run.
+const FINISH_ATTEMPTS: u32 = 8;
 
 /// Batches being sent at once, at most.
 const IN_FLIGHT: usize = 2;
