@@ -129,10 +129,15 @@ impl Metrics {
 
     /// Counts a prospect by outcome.
     pub fn prospect(&self, outcome: &'static str) {
+        self.prospects(outcome, 1);
+    }
+
+    /// Counts `count` prospects of one outcome.
+    pub fn prospects(&self, outcome: &'static str, count: u64) {
         self.0
             .prospects
             .get_or_create(&ProspectLabels { outcome })
-            .inc();
+            .inc_by(count);
     }
 
     /// Counts a sync whose archive guard held (`ratio` or `empty`).

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{Run, RunError, SyncEngine, convert};
 use crate::db::batches::{self, ArchiveBatch};
-use crate::db::mappings::{self, Known};
+use crate::db::mappings::Known;
 
 /// Why the guard kept a run from archiving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,33 +129,22 @@ impl SyncEngine {
     /// mapping as it was: the next complete sync tries again.
     async fn archive_batch(&self, run: &mut Run, chunk: &[(i64, Uuid)]) -> Result<(), RunError> {
         let inner = &self.inner;
-        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        let versions = mappings::reserve_versions(&inner.pool, run.organisation_id, &ids)
-            .await
-            .map_err(RunError::Versions)?;
-        let mut publish = Vec::with_capacity(chunk.len());
-        let mut events = Vec::with_capacity(chunk.len());
-        for &(prospect, client_id) in chunk {
-            // A mapping gone since the diff has nothing left to archive.
-            if let Some(&version) = versions.get(&prospect) {
-                events.push(convert::archive_event(
-                    run.organisation_id,
-                    client_id,
-                    prospect,
-                    version,
-                ));
-                publish.push((prospect, version));
-            }
-        }
-        let acks = inner.events.publish_updates(events).await;
-        let mut confirmed = Vec::with_capacity(publish.len());
-        for ((prospect, version), ack) in publish.into_iter().zip(acks) {
+        let organisation_id = run.organisation_id;
+        // A mapping gone since the diff has nothing left to archive: not published.
+        let (published, _gone) = self
+            .publish_versioned(
+                organisation_id,
+                chunk.to_vec(),
+                |&(prospect, _)| prospect,
+                |&(prospect, client_id), version| {
+                    convert::archive_event(organisation_id, client_id, prospect, version)
+                },
+            )
+            .await?;
+        let mut confirmed = Vec::with_capacity(published.len());
+        for ((prospect, _), version, ack) in published {
             match ack {
-                Ok(()) => {
-                    run.counts.archived += 1;
-                    inner.metrics.prospect("archived");
-                    confirmed.push((prospect, version));
-                }
+                Ok(()) => confirmed.push((prospect, version)),
                 Err(e) => run.errors.push(format!(
                     "prospect {prospect}: not archived: {e}; the next sync tries again"
                 )),
@@ -164,17 +153,30 @@ impl SyncEngine {
         if confirmed.is_empty() {
             return Ok(());
         }
-        let archived = confirmed.len();
-        let contracts = batches::record_archives(
+        // Counted in the progress the batch's transaction writes, and taken back if it does
+        // not commit: a log never counts an archive that was not recorded.
+        let archived = i32::try_from(confirmed.len()).unwrap_or(i32::MAX);
+        run.counts.archived += archived;
+        let recorded = batches::record_archives(
             &inner.pool,
             ArchiveBatch {
-                organisation_id: run.organisation_id,
+                organisation_id,
                 log_id: run.log_id,
                 prospects: confirmed,
                 progress: run.progress(),
             },
         )
-        .await?;
+        .await;
+        let contracts = match recorded {
+            Ok(contracts) => contracts,
+            Err(e) => {
+                run.counts.archived -= archived;
+                return Err(e.into());
+            }
+        };
+        inner
+            .metrics
+            .prospects("archived", u64::try_from(archived).unwrap_or(0));
         tracing::debug!(archived, contracts, "archive batch recorded");
         Ok(())
     }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use mapper::{Mapped, MappedProspect};
+use proto::events::ClientUpdated;
 use proto::events::client_create_result::Outcome;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -730,44 +731,66 @@ impl SyncEngine {
                 .collect();
         }
         if !updates.is_empty() {
-            let ids: Vec<i64> = updates
-                .iter()
-                .map(|u| u.prospect.external_id.get())
-                .collect();
-            let versions = mappings::reserve_versions(&inner.pool, organisation_id, &ids)
-                .await
-                .map_err(RunError::Versions)?;
-            let mut publish = Vec::with_capacity(updates.len());
-            let mut events = Vec::with_capacity(updates.len());
-            for Update {
-                client_id,
-                prospect: p,
-                restore,
-            } in updates
-            {
-                match versions.get(&p.external_id.get()) {
-                    Some(&version) => {
-                        events.push(convert::update_event(
+            let (published, unmapped) = self
+                .publish_versioned(
+                    organisation_id,
+                    updates,
+                    |u| u.prospect.external_id.get(),
+                    |u, version| {
+                        convert::update_event(
                             organisation_id,
-                            client_id,
-                            &p,
+                            u.client_id,
+                            &u.prospect,
                             version,
-                            restore,
-                        ));
-                        publish.push((client_id, p, version));
-                    }
-                    // Its mapping went away since the diff: nothing to update.
-                    None => sent.unmapped.push(p),
-                }
-            }
-            let acks = inner.events.publish_updates(events).await;
-            sent.updated = publish
+                            u.restore,
+                        )
+                    },
+                )
+                .await?;
+            sent.updated = published
                 .into_iter()
-                .zip(acks)
-                .map(|((client_id, p, version), ack)| (client_id, p, version, ack))
+                .map(|(u, version, ack)| (u.client_id, u.prospect, version, ack))
                 .collect();
+            sent.unmapped = unmapped.into_iter().map(|u| u.prospect).collect();
         }
         Ok(sent)
+    }
+
+    /// The one path of every JetStream change (updates, restores, archives): a version
+    /// reserved for each item's prospect, the event `event` makes of it under that version
+    /// published, every PubAck awaited. Returns each published item with its version and
+    /// acknowledgement, and apart the items whose mapping went away since the diff (nothing
+    /// published for them).
+    async fn publish_versioned<T>(
+        &self,
+        organisation_id: Uuid,
+        items: Vec<T>,
+        prospect_of: impl Fn(&T) -> i64,
+        event: impl Fn(&T, i64) -> (String, ClientUpdated),
+    ) -> Result<Versioned<T>, RunError> {
+        let ids: Vec<i64> = items.iter().map(&prospect_of).collect();
+        let versions = mappings::reserve_versions(&self.inner.pool, organisation_id, &ids)
+            .await
+            .map_err(RunError::Versions)?;
+        let mut publish = Vec::with_capacity(items.len());
+        let mut events = Vec::with_capacity(items.len());
+        let mut unmapped = Vec::new();
+        for item in items {
+            match versions.get(&prospect_of(&item)) {
+                Some(&version) => {
+                    events.push(event(&item, version));
+                    publish.push((item, version));
+                }
+                None => unmapped.push(item),
+            }
+        }
+        let acks = self.inner.events.publish_updates(events).await;
+        let published = publish
+            .into_iter()
+            .zip(acks)
+            .map(|((item, version), ack)| (item, version, ack))
+            .collect();
+        Ok((published, unmapped))
     }
 
     /// Counts what a sent batch became and returns what to record: the prospects client-core
@@ -879,6 +902,10 @@ struct Update {
 
 /// Attempts to write the end of a run.
 const FINISH_ATTEMPTS: u32 = 8;
+
+/// What [`SyncEngine::publish_versioned`] did: each item published with its version and
+/// PubAck, and the items left unpublished (their mapping is gone).
+type Versioned<T> = (Vec<(T, i64, Result<(), UpdateError>)>, Vec<T>);
 
 /// Batches being sent at once, at most.
 const IN_FLIGHT: usize = 2;

@@ -581,3 +581,63 @@ async fn a_crm_users_delete_is_not_undone_when_its_prospect_comes_back() {
     assert_eq!(got.code(), Code::NotFound);
     stack.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_published_but_not_recorded_is_not_counted_and_is_undone_when_the_prospect_is_back()
+ {
+    let (stack, org, prospects) = synced_sample().await;
+    // The record of the archives is lost (as in a crash after the PubAcks): refused.
+    stack
+        .commercial_execute(
+            "CREATE FUNCTION refuse_archive() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               IF NEW.archived_at IS NOT NULL THEN RAISE EXCEPTION 'the record is lost'; END IF; \
+               RETURN NEW; END $$",
+        )
+        .await;
+    stack
+        .commercial_execute(
+            "CREATE TRIGGER refuse_archive BEFORE UPDATE ON winleadplus_mappings \
+             FOR EACH ROW EXECUTE FUNCTION refuse_archive()",
+        )
+        .await;
+    remove_every(&stack, &prospects, 20, 10);
+
+    let (success, log) = stack.sync_now(org, false).await;
+
+    assert!(!success, "{log:?}");
+    assert_eq!(
+        log.archived, 0,
+        "nothing recorded, nothing counted: {log:?}"
+    );
+    assert_eq!(archived_mappings(&stack, org).await, 0);
+    // client-core applied the archives it was sent.
+    stack
+        .core_eventually(
+            &format!(
+                "SELECT count(*) AS n FROM clientbases \
+                 WHERE organisation_id = '{org}' AND archived_at IS NOT NULL"
+            ),
+            10,
+        )
+        .await;
+
+    // The prospects are back, with the data last recorded: they are sent again and restored.
+    stack
+        .commercial_execute("DROP TRIGGER refuse_archive ON winleadplus_mappings")
+        .await;
+    stack.sim.set_prospects(prospects);
+    let (success, log) = stack.sync_now(org, false).await;
+    assert!(success, "{log:?}");
+    assert_eq!((log.updated, log.archived), (10, 0), "{log:?}");
+    stack
+        .core_eventually(
+            &format!(
+                "SELECT count(*) AS n FROM clientbases \
+                 WHERE organisation_id = '{org}' AND (archived_at IS NOT NULL OR deleted_at IS NOT NULL)"
+            ),
+            0,
+        )
+        .await;
+    assert_eq!(listed(&stack, org).await, 200);
+    stack.cleanup().await;
+}
