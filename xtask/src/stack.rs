@@ -245,7 +245,7 @@ impl Stack {
     /// Updates applied by client-core so far.
     pub(crate) fn updates_applied(&self) -> u64 {
         metric(
-            &self.core_metrics.render(),
+            &self.core_metrics.base().render(),
             r#"core_events_total{kind="update",outcome="applied"}"#,
         )
     }

@@ -17,7 +17,8 @@ pub struct Config {
     #[arg(long, env = "CORE_GRPC_ADDR", default_value = "0.0.0.0:50052")]
     pub grpc_addr: SocketAddr,
 
-    /// HTTP listen address (/healthz, /readyz, /metrics).
+    /// HTTP listen address of client-core's operations endpoints (/healthz, /readyz,
+    /// /metrics).
     #[arg(long, env = "CORE_HTTP_ADDR", default_value = "0.0.0.0:8081")]
     pub http_addr: SocketAddr,
 
@@ -30,11 +31,11 @@ pub struct Config {
     )]
     pub database_url: String,
 
-    /// Connections in the PostgreSQL pool.
+    /// Connections in the crm_core pool, shared by gRPC calls and the NATS consumers.
     #[arg(long, env = "CORE_DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=200))]
     pub db_pool_size: u16,
 
-    /// Apply pending migrations at start-up (the same ones as `cargo xtask migrate`).
+    /// Apply crm_core's pending migrations at start-up (as `cargo xtask migrate` does).
     #[arg(long, env = "CORE_MIGRATE_ON_START", default_value_t = false)]
     pub migrate_on_start: bool,
 

@@ -9,6 +9,10 @@ pub enum Error {
     /// The caller sent something unusable; the message says what and how to fix it.
     #[error("{0}")]
     Invalid(String),
+    /// A request field that cannot be parsed (an id that is not a UUID, …); the message names
+    /// the field.
+    #[error(transparent)]
+    Field(#[from] service_kit::fields::FieldError),
     /// No live client with that id among the caller's organisations.
     #[error("client {id} not found")]
     NotFound {
@@ -32,11 +36,5 @@ impl Error {
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::Invalid(message.into())
-    }
-}
-
-impl From<service_kit::fields::FieldError> for Error {
-    fn from(e: service_kit::fields::FieldError) -> Self {
-        Self::Invalid(e.to_string())
     }
 }

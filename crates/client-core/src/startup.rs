@@ -47,7 +47,7 @@ impl App {
                 size: usize::from(config.db_pool_size),
                 migrate: config.migrate_on_start,
             },
-            metrics.statement_hook(),
+            metrics.base().statement_hook(),
         )
         .await?;
         let nats = nats::connect(&config.nats, "client-core").await?;
@@ -123,7 +123,7 @@ impl App {
         let stop = shutdown.child_token();
 
         let service = ClientService::new(ClientStore::new(pool.clone()));
-        let grpc = GrpcServer::new(metrics.rpc(), authenticator)
+        let grpc = GrpcServer::new(metrics.base().rpc(), authenticator)
             .reflect(proto::FILE_DESCRIPTOR_SET)
             .add_service(ClientBaseServiceServer::new(service));
         let purge = retention::run(
@@ -133,7 +133,7 @@ impl App {
             stop.clone(),
         );
         let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
-        let ops = Ops::new(metrics.registry(), checks);
+        let ops = Ops::new(metrics.base().registry(), checks);
 
         let result = Parts::new(stop.clone())
             .servers(listeners, grpc, ops)

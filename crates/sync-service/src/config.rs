@@ -23,7 +23,8 @@ pub struct Config {
     #[arg(long, env = "SYNC_GRPC_ADDR", default_value = "0.0.0.0:50053")]
     pub grpc_addr: SocketAddr,
 
-    /// HTTP listen address (/healthz, /readyz, /metrics).
+    /// HTTP listen address of sync-service's operations endpoints (/healthz, /readyz,
+    /// /metrics).
     #[arg(long, env = "SYNC_HTTP_ADDR", default_value = "0.0.0.0:8083")]
     pub http_addr: SocketAddr,
 
@@ -36,11 +37,12 @@ pub struct Config {
     )]
     pub database_url: String,
 
-    /// Connections in the PostgreSQL pool.
+    /// Connections in the crm_commercial pool, shared by syncs and gRPC calls.
     #[arg(long, env = "SYNC_DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=200))]
     pub db_pool_size: u16,
 
-    /// Apply pending migrations at start-up (the same ones as `cargo xtask migrate`).
+    /// Apply crm_commercial's pending migrations at start-up (as `cargo xtask migrate`
+    /// does).
     #[arg(long, env = "SYNC_MIGRATE_ON_START", default_value_t = false)]
     pub migrate_on_start: bool,
 

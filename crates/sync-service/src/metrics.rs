@@ -56,16 +56,13 @@ fn duration_histogram() -> Histogram {
     ])
 }
 
-/// What every service counts (statements, gRPC calls), its registry and `render`.
-impl std::ops::Deref for Metrics {
-    type Target = ServiceMetrics;
-
-    fn deref(&self) -> &ServiceMetrics {
+impl Metrics {
+    /// What every service counts (statements per database, gRPC calls), the registry and
+    /// `render` for `/metrics`.
+    pub fn base(&self) -> &ServiceMetrics {
         &self.0.base
     }
-}
 
-impl Metrics {
     /// Registers every metric.
     pub fn new() -> Self {
         let mut registering = ServiceMetrics::register("sync");

@@ -56,7 +56,7 @@ impl App {
                 size: usize::from(config.db_pool_size),
                 migrate: config.migrate_on_start,
             },
-            metrics.statement_hook(),
+            metrics.base().statement_hook(),
         )
         .await?;
         let nats = nats::connect(&config.nats, "sync-service").await?;
@@ -177,12 +177,12 @@ impl App {
             })
         };
 
-        let grpc = GrpcServer::new(metrics.rpc(), authenticator)
+        let grpc = GrpcServer::new(metrics.base().rpc(), authenticator)
             .reflect(proto::FILE_DESCRIPTOR_SET)
             .add_service(WinLeadPlusSyncServiceServer::new(handlers.clone()))
             .add_service(ContratServiceServer::new(handlers));
         let checks = vec![db::readiness(pool), nats::readiness(nats.clone())];
-        let ops = Ops::new(metrics.registry(), checks);
+        let ops = Ops::new(metrics.base().registry(), checks);
         let scheduler = {
             let stop = stop.clone();
             async move {

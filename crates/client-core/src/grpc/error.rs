@@ -8,6 +8,7 @@ impl From<Error> for Status {
     fn from(e: Error) -> Self {
         match e {
             Error::Invalid(m) => Status::invalid_argument(m),
+            Error::Field(field) => Status::invalid_argument(field.to_string()),
             Error::NotFound { .. } => Status::not_found(e.to_string()),
             Error::PermissionDenied(forbidden) => forbidden.into(),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),

@@ -130,12 +130,17 @@ impl TestApp {
             .expect("stops within 20 s")
             .expect("task joins")
             .expect("stops cleanly");
-        running.metrics.render()
+        running.metrics.base().render()
     }
 
     /// Metrics text of the running instance.
     pub fn metrics(&self) -> String {
-        self.running.as_ref().expect("running").metrics.render()
+        self.running
+            .as_ref()
+            .expect("running")
+            .metrics
+            .base()
+            .render()
     }
 
     pub fn subject(&self, s: &str) -> String {

@@ -49,12 +49,12 @@ fn in_list(ids: &[i64]) -> String {
 
 /// A sample of sync-service's `/metrics` whose line holds every one of `parts`.
 fn metric(stack: &Stack, parts: &[&str]) -> u64 {
-    line_value(&stack.sync_metrics.render(), parts)
+    line_value(&stack.sync_metrics.base().render(), parts)
 }
 
 /// A sample of client-core's `/metrics` whose line holds every one of `parts`.
 fn core_metric(stack: &Stack, parts: &[&str]) -> u64 {
-    line_value(&stack.core_metrics.render(), parts)
+    line_value(&stack.core_metrics.base().render(), parts)
 }
 
 fn line_value(text: &str, parts: &[&str]) -> u64 {

@@ -493,8 +493,14 @@ impl Stack {
     /// Statements each service has sent to PostgreSQL so far: (sync-service, client-core).
     pub fn statements(&self) -> (u64, u64) {
         (
-            sample(&self.sync_metrics.render(), "sync_db_statements_total"),
-            sample(&self.core_metrics.render(), "core_db_statements_total"),
+            sample(
+                &self.sync_metrics.base().render(),
+                "sync_db_statements_total",
+            ),
+            sample(
+                &self.core_metrics.base().render(),
+                "core_db_statements_total",
+            ),
         )
     }
 

@@ -31,7 +31,7 @@ async fn measure(prospects: usize, batch: u16, changed: f64) -> [(u64, u64, usiz
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let applied = || {
         sample(
-            &stack.core_metrics.render(),
+            &stack.core_metrics.base().render(),
             r#"core_events_total{kind="update",outcome="applied"}"#,
         )
     };
