@@ -30,8 +30,9 @@ diesel::define_sql_function! {
 
 diesel::define_sql_function! {
     /// `clientbase_search_text(nom, prenom, email, telephone)`: the lower-cased, unaccented
-    /// text that client search matches against, as indexed by `clientbases_search_trgm_idx`.
-    /// Call it with exactly these four columns, or the index is not used.
+    /// text that client search matches against, indexed by `clientbases_org_search_trgm_idx`
+    /// after the organisation. Call it with exactly these four columns, beside
+    /// `organisation_id = …` and `deleted_at IS NULL`, or the index is not used.
     fn clientbase_search_text(
         nom: Text,
         prenom: Text,
