@@ -7,6 +7,12 @@ use clap::Parser;
 use client_core::{App, Config};
 use service_kit::{shutdown, telemetry, tls};
 
+/// jemalloc, not glibc's malloc: it gives freed memory back, so that a long-running
+/// service's RSS follows its work instead of keeping the high-water mark of its busiest
+/// moment (README, Soak).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tls::install_default_provider();
