@@ -695,7 +695,9 @@ const OTHER_ORGANISATIONS: usize = 50;
 
 /// Writes `count` clients of [`OTHER_ORGANISATIONS`] other organisations into crm_core by
 /// SQL, most imported from WinLeadPlus and some entered by hand (the manual ones feed the
-/// linking rule's index), then analyses the table as a long-running database would be.
+/// linking rule's index), then vacuums and analyses the table as autovacuum would have on a
+/// long-running database: that sets the visibility map (index-only counts) and empties the
+/// trigram index's pending list, and keeps autovacuum from starting in the middle of the runs.
 async fn preload_other_clients(core_url: &str, count: usize) -> anyhow::Result<()> {
     if count == 0 {
         return Ok(());
@@ -724,7 +726,7 @@ async fn preload_other_clients(core_url: &str, count: usize) -> anyhow::Result<(
             .context("cannot pre-load the other organisations' clients")?;
         from = to + 1;
     }
-    client.batch_execute("ANALYZE clientbases").await?;
+    client.batch_execute("VACUUM ANALYZE clientbases").await?;
     drop(client);
     let _closed = connection.await;
     println!(
