@@ -10,12 +10,14 @@
 //! re-sync unchanged, re-sync after 10 % changed) and measures the floor (fetch + parse to
 //! `Vec<Value>`, `COPY` of the client rows into a scratch table, JetStream publish of as many
 //! messages of the same size). Then the growth check: the initial sync of `--growth-size`
-//! prospects with crm_core pre-loaded with each `--growth` count, fresh databases each. It
+//! prospects with crm_core pre-loaded with each `--growth` count, fresh databases each. On
+//! the largest pre-loaded table it times client-core's Search and List ([`queries`]). It
 //! prints the results against the targets and writes `target/bench/results.json`
 //! ([`report`]).
 
 #![allow(clippy::print_stdout, reason = "a command-line task reports on stdout")]
 
+mod queries;
 mod report;
 mod rig;
 
@@ -31,6 +33,7 @@ use proto::winleadplus::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use self::queries::QueryTimings;
 use self::report::{
     FirstImport, Floor, Growth, GrowthPoint, Report, Rss, Scenario, SizeResult, stat,
 };
@@ -135,6 +138,39 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
+/// Where the Search/List timings run: on the largest pre-loaded table, a growth point's
+/// when it is as large as the sizes' pre-load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueriesOn {
+    Size(usize),
+    GrowthPoint(usize),
+    Nowhere,
+}
+
+impl QueriesOn {
+    fn choose(args: &BenchArgs) -> Self {
+        let growth = args
+            .growth_points()
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (Self::GrowthPoint(i), n));
+        let sizes = args
+            .sizes
+            .len()
+            .checked_sub(1)
+            .map(|last| (Self::Size(last), args.other_clients));
+        // The first of the largest.
+        growth
+            .chain(sizes)
+            .filter(|&(_, n)| n > 0)
+            .fold(None, |best: Option<(Self, usize)>, (on, n)| match best {
+                Some((_, m)) if m >= n => best,
+                _ => Some((on, n)),
+            })
+            .map_or(Self::Nowhere, |(on, _)| on)
+    }
+}
+
 /// The release side: everything measured here.
 pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
     let nats = prerequisites().await?;
@@ -142,8 +178,10 @@ pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
     let out = target.join("bench");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let bin = target.join("release");
+    let queries_on = QueriesOn::choose(&args);
+    let mut queries = None;
     let mut sizes = Vec::new();
-    for &size in &args.sizes {
+    for (index, &size) in args.sizes.iter().enumerate() {
         println!(
             "\n== {size} prospects, {} clients of other organisations ==",
             args.other_clients
@@ -156,10 +194,12 @@ pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
             batch: args.batch,
             label: size.to_string(),
         };
-        let measured = measure(&nats, &options, async |rig: &Rig| {
+        let with_queries = queries_on == QueriesOn::Size(index);
+        let measured = measure(&nats, &options, with_queries, async |rig: &Rig| {
             bench_size(rig, &nats, size, &args).await
         })
         .await?;
+        queries = measured.queries.or(queries);
         sizes.push(
             measured
                 .value
@@ -167,7 +207,7 @@ pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     let mut growth = Vec::new();
-    for &other_clients in args.growth_points() {
+    for (index, &other_clients) in args.growth_points().iter().enumerate() {
         let size = args.growth_size;
         println!(
             "\n== growth check: {size} prospects, {other_clients} clients of other organisations =="
@@ -180,11 +220,13 @@ pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
             batch: args.batch,
             label: format!("growth-{size}-{other_clients}"),
         };
-        let measured = measure(&nats, &options, async |rig: &Rig| {
+        let with_queries = queries_on == QueriesOn::GrowthPoint(index);
+        let measured = measure(&nats, &options, with_queries, async |rig: &Rig| {
             let runs = scenarios(rig, size, &args, None).await?;
             runs.into_iter().next().context("no initial sync")
         })
         .await?;
+        queries = measured.queries.or(queries);
         growth.push(GrowthPoint {
             other_clients,
             preload_secs: measured.preload_secs,
@@ -199,6 +241,7 @@ pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
         change: args.change,
         sizes,
         growth: (!growth.is_empty()).then(|| Growth::new(args.growth_size, growth)),
+        queries,
     };
     let json = serde_json::to_string_pretty(&report)?;
     let path = out.join("results.json");
@@ -213,22 +256,37 @@ struct Measured<T> {
     value: T,
     rss: PeakRss,
     preload_secs: f64,
+    queries: Option<QueryTimings>,
 }
 
-/// Starts a rig, runs `body` against it, and stops it (also on failure).
+/// Starts a rig, runs `body` against it, then, when asked, the Search/List timings, and
+/// stops it (also on failure).
 async fn measure<T>(
     nats: &async_nats::Client,
     options: &RigOptions<'_>,
+    with_queries: bool,
     body: impl AsyncFnOnce(&Rig) -> anyhow::Result<T>,
 ) -> anyhow::Result<Measured<T>> {
     let rig = Rig::start(nats, options).await?;
-    let result = body(&rig).await;
+    let result = async {
+        let value = body(&rig).await?;
+        let queries = if with_queries {
+            println!("   Search/List timings");
+            Some(queries::time_queries(&rig, options.other_clients).await?)
+        } else {
+            None
+        };
+        Ok::<_, anyhow::Error>((value, queries))
+    }
+    .await;
     let preload_secs = rig.preload_secs;
     let rss = rig.stop().await;
+    let (value, queries) = result?;
     Ok(Measured {
-        value: result?,
+        value,
         rss,
         preload_secs,
+        queries,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use serde::{Serialize, Serializer};
 
+use super::queries::QueryTimings;
 use super::rig::OTHER_ORGANISATIONS;
 
 /// The absolute targets, seconds, for initial sync, unchanged re-sync and re-sync
@@ -272,10 +273,18 @@ pub(super) struct Report {
     pub(super) sizes: Vec<SizeResult>,
     /// None when skipped.
     pub(super) growth: Option<Growth>,
+    /// Search/List on the largest pre-loaded table; none when nothing was pre-loaded.
+    pub(super) queries: Option<QueryTimings>,
 }
 
 fn target(t: Option<f64>, unit: &str) -> String {
     t.map_or_else(|| "-".to_owned(), |t| format!("≤ {t} {unit}"))
+}
+
+/// A Markdown table's header.
+fn header(columns: &[&str]) {
+    println!("\n| {} |", columns.join(" | "));
+    println!("|{}", "---|".repeat(columns.len()));
 }
 
 fn verdict(met: Option<bool>) -> &'static str {
@@ -302,6 +311,7 @@ impl Report {
         self.print_scenarios();
         self.print_growth();
         self.print_first_imports();
+        self.print_queries();
         self.print_rss();
     }
 
@@ -313,10 +323,18 @@ impl Report {
             "\nEnd to end, median of {} runs (a fresh organisation each run):",
             self.runs
         );
-        println!(
-            "\n| prospects | other clients | scenario | end to end | min–max | floor | e2e ÷ floor | target | ratio target | verdict |"
-        );
-        println!("|---|---|---|---|---|---|---|---|---|---|");
+        header(&[
+            "prospects",
+            "other clients",
+            "scenario",
+            "end to end",
+            "min–max",
+            "floor",
+            "e2e ÷ floor",
+            "target",
+            "ratio target",
+            "verdict",
+        ]);
         for r in &self.sizes {
             for s in &r.scenarios {
                 println!(
@@ -360,8 +378,7 @@ impl Report {
             "\nGrowth check: initial sync of {} prospects by clients of {OTHER_ORGANISATIONS} other organisations in crm_core (median of {} runs):",
             g.prospects, self.runs
         );
-        println!("\n| other clients | pre-load | initial (median) | min–max |");
-        println!("|---|---|---|---|");
+        header(&["other clients", "pre-load", "initial (median)", "min–max"]);
         for p in &g.points {
             println!(
                 "| {} | {:.1} s | {:.3} s | {:.3}–{:.3} |",
@@ -383,10 +400,15 @@ impl Report {
         if self.runs < 2 {
             println!("(with --runs 1, run 1 is the median: the ratio is 1 by definition)");
         }
-        println!(
-            "\n| prospects | other clients | run 1 | median | run 1 ÷ median | target | verdict |"
-        );
-        println!("|---|---|---|---|---|---|---|");
+        header(&[
+            "prospects",
+            "other clients",
+            "run 1",
+            "median",
+            "run 1 ÷ median",
+            "target",
+            "verdict",
+        ]);
         for (prospects, other, f, _) in self.measurements() {
             println!(
                 "| {prospects} | {other} | {:.3} s | {:.3} s | {:.2} | ≤ {} | {} |",
@@ -399,10 +421,64 @@ impl Report {
         }
     }
 
+    fn print_queries(&self) {
+        let Some(q) = &self.queries else {
+            println!("\nSearch/List timings: skipped (nothing pre-loaded in crm_core).");
+            return;
+        };
+        println!(
+            "\nSearch/List on crm_core with {} clients of other organisations: organisation {} ({} clients), {} calls of each after {} warm-up calls:",
+            q.other_clients, q.organisation, q.clients_in_organisation, q.calls, q.warm_up
+        );
+        header(&[
+            "call",
+            "p50",
+            "p95",
+            "max",
+            "rows matched (median)",
+            "target p95",
+            "verdict",
+        ]);
+        for t in &q.timings {
+            println!(
+                "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} | {} |",
+                t.call,
+                t.summary.p50_ms,
+                t.summary.p95_ms,
+                t.summary.max_ms,
+                t.summary.median_hits,
+                target(t.target_p95_ms, "ms"),
+                verdict(t.met)
+            );
+        }
+        for t in &q.timings {
+            if t.by_term.is_empty() {
+                continue;
+            }
+            let terms: Vec<String> = t
+                .by_term
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} p50 {:.1} ms, max {:.1} ms ({} rows)",
+                        b.term, b.summary.p50_ms, b.summary.max_ms, b.summary.median_hits
+                    )
+                })
+                .collect();
+            println!("{} by term: {}", t.call, terms.join("; "));
+        }
+    }
+
     fn print_rss(&self) {
         println!("\nPeak RSS (VmHWM):");
-        println!("\n| prospects | other clients | service | peak RSS | cap | verdict |");
-        println!("|---|---|---|---|---|---|");
+        header(&[
+            "prospects",
+            "other clients",
+            "service",
+            "peak RSS",
+            "cap",
+            "verdict",
+        ]);
         for (prospects, other, _, rss) in self.measurements() {
             for r in rss {
                 println!(

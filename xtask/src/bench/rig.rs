@@ -210,6 +210,12 @@ impl Rig {
         )
     }
 
+    /// client-core's gRPC server, called on behalf of `organisations`.
+    pub(super) async fn core_channel(&self, organisations: &[Uuid]) -> anyhow::Result<Authorized> {
+        let channel = connect(self.core_grpc).await?;
+        Ok(Authorized::new(channel, self.bearer(organisations)?))
+    }
+
     /// client-core's Prometheus metrics.
     pub(super) fn core_metrics_url(&self) -> String {
         format!("http://127.0.0.1:{}/metrics", self.core_http)
