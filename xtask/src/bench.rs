@@ -35,9 +35,9 @@ use uuid::Uuid;
 
 use self::queries::QueryTimings;
 use self::report::{
-    FirstImport, Floor, Growth, GrowthPoint, Report, Rss, Scenario, SizeResult, stat,
+    Conditions, FirstImport, Floor, Growth, GrowthPoint, Report, Rss, Scenario, SizeResult, stat,
 };
-use self::rig::{PeakRss, Rig, RigOptions, SIM_TOKEN};
+use self::rig::{Rig, RigOptions, SIM_TOKEN};
 use crate::stack::{Authorized, metric, prerequisites};
 
 /// Options of the benchmark.
@@ -200,11 +200,7 @@ pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
         })
         .await?;
         queries = measured.queries.or(queries);
-        sizes.push(
-            measured
-                .value
-                .into_result(size, &args, measured.rss, measured.preload_secs),
-        );
+        sizes.push(measured.value.into_result(size, &args, measured.conditions));
     }
     let mut growth = Vec::new();
     for (index, &other_clients) in args.growth_points().iter().enumerate() {
@@ -229,10 +225,9 @@ pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
         queries = measured.queries.or(queries);
         growth.push(GrowthPoint {
             other_clients,
-            preload_secs: measured.preload_secs,
             initial: stat(&measured.value.e2e),
             first_import: FirstImport::of(&measured.value.e2e),
-            rss: Rss::checked(size, measured.rss.sync_service, measured.rss.client_core),
+            conditions: measured.conditions,
         });
     }
     let report = Report {
@@ -254,8 +249,7 @@ pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
 /// What [`measure`] returns.
 struct Measured<T> {
     value: T,
-    rss: PeakRss,
-    preload_secs: f64,
+    conditions: Conditions,
     queries: Option<QueryTimings>,
 }
 
@@ -267,6 +261,7 @@ async fn measure<T>(
     with_queries: bool,
     body: impl AsyncFnOnce(&Rig) -> anyhow::Result<T>,
 ) -> anyhow::Result<Measured<T>> {
+    let load_before = load_average();
     let rig = Rig::start(nats, options).await?;
     let result = async {
         let value = body(&rig).await?;
@@ -279,15 +274,28 @@ async fn measure<T>(
         Ok::<_, anyhow::Error>((value, queries))
     }
     .await;
+    let load_after = load_average();
     let preload_secs = rig.preload_secs;
     let rss = rig.stop().await;
+    println!("   load average (1 min): {load_before:.2} before, {load_after:.2} after");
     let (value, queries) = result?;
     Ok(Measured {
         value,
-        rss,
-        preload_secs,
+        conditions: Conditions {
+            preload_secs,
+            load_average: [load_before, load_after],
+            rss: Rss::checked(options.prospects, rss.sync_service, rss.client_core),
+        },
         queries,
     })
+}
+
+/// The 1-minute load average of the machine (0 when unknown).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }
 
 /// The runs and the floor of one size.
@@ -317,13 +325,7 @@ async fn bench_size(
 }
 
 impl SizeRuns {
-    fn into_result(
-        self,
-        size: usize,
-        args: &BenchArgs,
-        rss: PeakRss,
-        preload_secs: f64,
-    ) -> SizeResult {
+    fn into_result(self, size: usize, args: &BenchArgs, conditions: Conditions) -> SizeResult {
         let floor = &self.floor;
         let floor_initial =
             floor.fetch_parse.median + floor.copy_all.median + floor.publish_all.median;
@@ -351,12 +353,11 @@ impl SizeRuns {
         SizeResult {
             prospects: size,
             other_clients: args.other_clients,
-            preload_secs,
             batch_size: args.batch,
             scenarios,
             first_import,
             floor: self.floor,
-            rss: Rss::checked(size, rss.sync_service, rss.client_core),
+            conditions,
         }
     }
 }

@@ -214,12 +214,22 @@ pub(super) struct SizeResult {
     pub(super) prospects: usize,
     /// Clients of other organisations in crm_core before the runs.
     pub(super) other_clients: usize,
-    /// How long writing them took, seconds.
-    pub(super) preload_secs: f64,
     pub(super) batch_size: u16,
     pub(super) scenarios: Vec<Scenario>,
     pub(super) first_import: FirstImport,
     pub(super) floor: Floor,
+    #[serde(flatten)]
+    pub(super) conditions: Conditions,
+}
+
+/// What one measurement (a size, a growth point) ran under, and its memory.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct Conditions {
+    /// How long writing the other organisations' clients took, seconds.
+    pub(super) preload_secs: f64,
+    /// The machine's 1-minute load average before and after: on a shared machine, other
+    /// users' work weighs on the times.
+    pub(super) load_average: [f64; 2],
     pub(super) rss: Vec<Rss>,
 }
 
@@ -227,11 +237,11 @@ pub(super) struct SizeResult {
 #[derive(Debug, Clone, Serialize)]
 pub(super) struct GrowthPoint {
     pub(super) other_clients: usize,
-    pub(super) preload_secs: f64,
     /// End to end, seconds.
     pub(super) initial: Stat,
     pub(super) first_import: FirstImport,
-    pub(super) rss: Vec<Rss>,
+    #[serde(flatten)]
+    pub(super) conditions: Conditions,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -292,17 +302,17 @@ fn verdict(met: Option<bool>) -> &'static str {
 }
 
 impl Report {
-    /// Prospects, other clients, first import and RSS of every size, then of every growth
-    /// point.
-    fn measurements(&self) -> impl Iterator<Item = (usize, usize, &FirstImport, &[Rss])> {
+    /// Prospects, other clients, first import and conditions of every size, then of every
+    /// growth point.
+    fn measurements(&self) -> impl Iterator<Item = (usize, usize, &FirstImport, &Conditions)> {
         let sizes = self
             .sizes
             .iter()
-            .map(|r| (r.prospects, r.other_clients, &r.first_import, &r.rss[..]));
+            .map(|r| (r.prospects, r.other_clients, &r.first_import, &r.conditions));
         let growth = self.growth.iter().flat_map(|g| {
             g.points
                 .iter()
-                .map(|p| (g.prospects, p.other_clients, &p.first_import, &p.rss[..]))
+                .map(|p| (g.prospects, p.other_clients, &p.first_import, &p.conditions))
         });
         sizes.chain(growth)
     }
@@ -313,6 +323,18 @@ impl Report {
         self.print_first_imports();
         self.print_queries();
         self.print_rss();
+        let loads: Vec<String> = self
+            .measurements()
+            .map(|(prospects, other, _, c)| {
+                let [before, after] = c.load_average;
+                format!("{prospects}/{other} {before:.1}→{after:.1}")
+            })
+            .collect();
+        println!(
+            "\nLoad average (1 min) before→after each measurement (prospects/other clients), on {} cores: {}",
+            std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+            loads.join(", ")
+        );
     }
 
     fn print_scenarios(&self) {
@@ -382,7 +404,11 @@ impl Report {
         for p in &g.points {
             println!(
                 "| {} | {:.1} s | {:.3} s | {:.3}–{:.3} |",
-                p.other_clients, p.preload_secs, p.initial.median, p.initial.min, p.initial.max
+                p.other_clients,
+                p.conditions.preload_secs,
+                p.initial.median,
+                p.initial.min,
+                p.initial.max
             );
         }
         println!(
@@ -479,8 +505,8 @@ impl Report {
             "cap",
             "verdict",
         ]);
-        for (prospects, other, _, rss) in self.measurements() {
-            for r in rss {
+        for (prospects, other, _, conditions) in self.measurements() {
+            for r in &conditions.rss {
                 println!(
                     "| {prospects} | {other} | {} | {:.0} MB | {} | {} |",
                     r.service,
