@@ -34,7 +34,7 @@ pub(super) struct CallTiming {
     pub(super) target_p95_ms: Option<f64>,
     /// `None` without a target.
     pub(super) met: Option<bool>,
-    /// `List` with a search: the same by kind of term.
+    /// `Search` and `List` with a search: the same by kind of term.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) by_term: Vec<TermTiming>,
 }
@@ -70,6 +70,9 @@ impl Summary {
     }
 }
 
+/// What `Search` is given, in turn.
+const SEARCHES: [&str; 3] = ["a spaced phone", "a name in capitals", "a phone and a name"];
+
 /// The search terms of `List`, as a CRM user types them, in turn.
 const TERMS: [&str; 5] = [
     "a surname's start",
@@ -103,6 +106,15 @@ enum Kind {
 }
 
 impl Kind {
+    /// The variants of the call, made in turn.
+    fn variants(self) -> &'static [&'static str] {
+        match self {
+            Self::Health | Self::ListAll => &[],
+            Self::Search => &SEARCHES,
+            Self::ListSearch => &TERMS,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Self::Health => "Health check (no database)",
@@ -138,7 +150,8 @@ pub(super) async fn time_queries(rig: &Rig, other_clients: usize) -> anyhow::Res
             let matched = one_call(&mut clients, organisation, kind, call, i, &mut rng).await?;
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
             if call >= WARM_UP {
-                samples.push((call % TERMS.len(), elapsed, f64::from(matched)));
+                let variant = call % kind.variants().len().max(1);
+                samples.push((variant, elapsed, f64::from(matched)));
             }
             if matches!(kind, Kind::ListAll) {
                 clients_in_organisation = matched;
@@ -146,18 +159,15 @@ pub(super) async fn time_queries(rig: &Rig, other_clients: usize) -> anyhow::Res
         }
         let summary = Summary::of(samples.iter());
         let target = matches!(kind, Kind::ListSearch).then_some(LIST_SEARCH_P95_MS);
-        let by_term = if matches!(kind, Kind::ListSearch) {
-            TERMS
-                .iter()
-                .enumerate()
-                .map(|(t, &term)| TermTiming {
-                    term,
-                    summary: Summary::of(samples.iter().filter(move |s| s.0 == t)),
-                })
-                .collect()
-        } else {
-            vec![]
-        };
+        let by_term = kind
+            .variants()
+            .iter()
+            .enumerate()
+            .map(|(t, &term)| TermTiming {
+                term,
+                summary: Summary::of(samples.iter().filter(move |s| s.0 == t)),
+            })
+            .collect();
         timings.push(CallTiming {
             call: kind.name(),
             met: target.map(|t| summary.p95_ms <= t),
@@ -214,7 +224,8 @@ async fn one_call(
                 .map(|pair| String::from_utf8_lossy(pair).into_owned())
                 .collect::<Vec<_>>()
                 .join(" ");
-            let (telephone, nom) = match call % 3 {
+            // In the order of SEARCHES.
+            let (telephone, nom) = match call % SEARCHES.len() {
                 0 => (spaced, String::new()),
                 1 => (String::new(), nom.to_uppercase()),
                 _ => (spaced, nom),
