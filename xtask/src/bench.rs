@@ -84,6 +84,17 @@ fn parse_counts(text: &str) -> Result<Counts, String> {
 }
 
 impl BenchArgs {
+    /// Refuses options that would measure nothing.
+    fn check(&self) -> anyhow::Result<()> {
+        if self.runs == 0 {
+            bail!("--runs must be at least 1");
+        }
+        if self.sizes.contains(&0) || self.growth_size == 0 {
+            bail!("--sizes and --growth-size must be at least 1 prospect");
+        }
+        Ok(())
+    }
+
     /// The growth check's pre-load counts; none when skipped.
     fn growth_points(&self) -> &[usize] {
         if self.no_growth { &[] } else { &self.growth.0 }
@@ -92,7 +103,8 @@ impl BenchArgs {
 
 /// `cargo xtask bench`: builds in release, then runs the release xtask with the same
 /// options.
-pub(crate) fn run(_args: &BenchArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    args.check()?;
     let root = repo_root();
     println!("Building the release binaries…");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
@@ -173,6 +185,7 @@ impl QueriesOn {
 
 /// The release side: everything measured here.
 pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
+    args.check()?;
     let nats = prerequisites().await?;
     let target = target_dir(&repo_root());
     let out = target.join("bench");
@@ -682,4 +695,59 @@ async fn publish(
         }
     }
     Ok(started.elapsed().as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn args(line: &[&str]) -> BenchArgs {
+        Cli::try_parse_from(std::iter::once("bench").chain(line.iter().copied()))
+            .unwrap()
+            .bench
+    }
+
+    #[test]
+    fn the_growth_points_default_to_the_issues_and_can_be_skipped() {
+        assert_eq!(args(&[]).growth_points(), [0, 100_000, 1_000_000]);
+        assert_eq!(args(&["--growth", "0, 20000"]).growth_points(), [0, 20_000]);
+        assert!(args(&["--growth", ""]).growth_points().is_empty());
+        assert!(args(&["--no-growth"]).growth_points().is_empty());
+        assert!(Cli::try_parse_from(["bench", "--growth", "0,x"]).is_err());
+    }
+
+    #[test]
+    fn search_and_list_run_on_the_largest_preload_a_growth_points_on_a_tie() {
+        let on = |line: &[&str]| QueriesOn::choose(&args(line));
+        assert_eq!(on(&[]), QueriesOn::GrowthPoint(2));
+        assert_eq!(on(&["--growth", ""]), QueriesOn::Size(1));
+        assert_eq!(on(&["--no-growth", "--sizes", "2000"]), QueriesOn::Size(0));
+        assert_eq!(
+            on(&["--other-clients", "10000", "--growth", "0,20000"]),
+            QueriesOn::GrowthPoint(1)
+        );
+        assert_eq!(
+            on(&["--growth", "100000,100000"]),
+            QueriesOn::GrowthPoint(0)
+        );
+        assert_eq!(
+            on(&["--other-clients", "0", "--growth", "0"]),
+            QueriesOn::Nowhere
+        );
+    }
+
+    #[test]
+    fn options_that_measure_nothing_are_refused() {
+        assert!(args(&["--runs", "0"]).check().is_err());
+        assert!(args(&["--sizes", "0"]).check().is_err());
+        assert!(args(&[]).check().is_ok());
+    }
 }

@@ -298,3 +298,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = (p * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let values: Vec<f64> = (1..=50).map(f64::from).collect();
+        assert_eq!(percentile(&values, 0.5), 25.0);
+        assert_eq!(percentile(&values, 0.95), 48.0);
+        assert_eq!(percentile(&[7.0], 0.95), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}

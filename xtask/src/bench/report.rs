@@ -518,3 +518,61 @@ impl Report {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(index: usize, prospects: usize, e2e: f64, floor: f64) -> Scenario {
+        let e2e = stat(&[e2e]);
+        Scenario::new(index, "s", prospects, e2e.clone(), e2e, floor, [0; 4])
+    }
+
+    #[test]
+    fn a_verdict_weighs_the_absolute_target_and_the_ratio() {
+        assert_eq!(scenario(0, 10_000, 0.9, 0.4).verdict, Verdict::Met);
+        assert_eq!(
+            scenario(0, 10_000, 1.1, 0.4).verdict,
+            Verdict::MissedRatioMet
+        );
+        assert_eq!(
+            scenario(0, 10_000, 0.9, 0.2).verdict,
+            Verdict::MissedAbsoluteMet
+        );
+        assert_eq!(scenario(0, 10_000, 1.1, 0.2).verdict, Verdict::Missed);
+        // Re-syncs: 0.25 s and 3 s, ratio 2.
+        assert_eq!(
+            scenario(1, 10_000, 0.3, 0.2).verdict,
+            Verdict::MissedRatioMet
+        );
+        assert_eq!(scenario(2, 100_000, 3.1, 1.0).verdict, Verdict::Missed);
+        // No absolute target at 2,000: the ratio alone.
+        let s = scenario(0, 2000, 0.5, 0.1);
+        assert_eq!((s.target_secs, s.verdict), (None, Verdict::RatioMissed));
+        assert_eq!(scenario(0, 2000, 0.2, 0.1).verdict, Verdict::RatioMet);
+        assert_eq!(Verdict::MissedRatioMet.to_string(), "missed (ratio met)");
+    }
+
+    #[test]
+    fn first_import_growth_and_rss_against_their_targets() {
+        let first = FirstImport::of(&[1.3, 1.0, 1.1]);
+        assert!((first.ratio - 1.3 / 1.1).abs() < 1e-9 && first.met);
+        assert!(!FirstImport::of(&[1.5, 1.0, 1.1]).met);
+        let point = |other_clients, median| GrowthPoint {
+            other_clients,
+            initial: stat(&[median]),
+            first_import: FirstImport::of(&[median]),
+            conditions: Conditions {
+                preload_secs: 0.0,
+                load_average: [0.0; 2],
+                rss: vec![],
+            },
+        };
+        let growth = Growth::new(10_000, vec![point(0, 1.0), point(1_000_000, 1.3)]);
+        assert!((growth.max_over_min - 1.3).abs() < 1e-9 && !growth.met);
+        assert!(Growth::new(10_000, vec![point(0, 1.0), point(100_000, 1.2)]).met);
+        let rss = Rss::checked(100_000, 201.0, 150.0);
+        assert_eq!((rss[0].met, rss[1].met), (Some(false), Some(true)));
+        assert_eq!(Rss::checked(200_000, 1.0, 1.0)[0].cap_mb, None);
+    }
+}
