@@ -1,33 +1,44 @@
 //! `cargo xtask bench`: end-to-end throughput and memory of a sync, against the hardware
-//! floor measured in the same run on the same payload.
+//! floor measured in the same run on the same payload, and the issue's targets.
 //!
 //! `cargo xtask bench` builds the release binaries and hands over to the release `xtask
-//! bench-run`, which, for each size: starts `winleadplus-sim`, `client-core` and
-//! `sync-service` as separate processes (so each one's peak RSS, `VmHWM`, can be read),
-//! pre-loads crm_core with `--other-clients` clients of 50 other organisations (by SQL, as
-//! production's crm_core holds everyone else's clients), runs three scenarios three times (initial sync into an empty organisation, re-sync
-//! unchanged, re-sync after 10 % changed), measures the floor (fetch + parse to
+//! bench-run`, which, for each size: creates fresh scratch databases, pre-loads crm_core with
+//! `--other-clients` clients of 50 other organisations (by SQL, as production's crm_core
+//! holds everyone else's clients), starts `winleadplus-sim`, `client-core` and
+//! `sync-service` as separate processes (so each one's peak RSS, `VmHWM`, can be read)
+//! ([`rig`]), runs three scenarios `--runs` times (initial sync into an empty organisation,
+//! re-sync unchanged, re-sync after 10 % changed) and measures the floor (fetch + parse to
 //! `Vec<Value>`, `COPY` of the client rows into a scratch table, JetStream publish of as many
-//! messages of the same size), and writes `target/bench/results.json` and a table.
+//! messages of the same size). Then the growth check: the initial sync of `--growth-size`
+//! prospects with crm_core pre-loaded with each `--growth` count, fresh databases each. On
+//! the largest pre-loaded table it times client-core's Search and List ([`queries`]). It
+//! prints the results against the issue's targets and writes `target/bench/results.json`
+//! ([`report`]).
 
 #![allow(clippy::print_stdout, reason = "a command-line task reports on stdout")]
 
+mod queries;
+mod report;
+mod rig;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use proto::tonic::transport::Channel;
 use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServiceClient;
 use proto::winleadplus::{
     SyncProspectsRequest, UpdateWinLeadPlusConfigRequest, WinLeadPlusSyncLog,
 };
-use serde::Serialize;
 use serde_json::Value;
-use service_kit::auth::mint::{Bearer, hs256_token};
 use uuid::Uuid;
 
-use crate::stack::{Authorized, database_url, metric, nats_args, prerequisites};
+use self::queries::QueryTimings;
+use self::report::{
+    Conditions, FirstImport, Floor, Growth, GrowthPoint, Report, Rss, Scenario, SizeResult, stat,
+};
+use self::rig::{Rig, RigOptions, SIM_TOKEN};
+use crate::stack::{Authorized, metric, prerequisites};
 
 /// Options of the benchmark.
 #[derive(Debug, Clone, clap::Args)]
@@ -47,10 +58,53 @@ pub(crate) struct BenchArgs {
     /// Clients of 50 other organisations written into crm_core before the runs.
     #[arg(long, default_value_t = 100_000)]
     other_clients: usize,
+    /// Growth check: clients of other organisations in crm_core at each point,
+    /// comma-separated (`''` skips it).
+    #[arg(long, value_parser = parse_counts, default_value = "0,100000,1000000")]
+    growth: Counts,
+    /// Skips the growth check.
+    #[arg(long)]
+    no_growth: bool,
+    /// Prospects of the growth check's initial syncs.
+    #[arg(long, default_value_t = 10_000)]
+    growth_size: usize,
 }
 
-/// `cargo xtask bench`: builds in release, then runs the release xtask.
+/// A comma-separated list of counts, possibly empty.
+#[derive(Debug, Clone)]
+struct Counts(Vec<usize>);
+
+fn parse_counts(text: &str) -> Result<Counts, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse().map_err(|e| format!("{t:?}: {e}")))
+        .collect::<Result<_, _>>()
+        .map(Counts)
+}
+
+impl BenchArgs {
+    /// Refuses options that would measure nothing.
+    fn check(&self) -> anyhow::Result<()> {
+        if self.runs == 0 {
+            bail!("--runs must be at least 1");
+        }
+        if self.sizes.contains(&0) || self.growth_size == 0 {
+            bail!("--sizes and --growth-size must be at least 1 prospect");
+        }
+        Ok(())
+    }
+
+    /// The growth check's pre-load counts; none when skipped.
+    fn growth_points(&self) -> &[usize] {
+        if self.no_growth { &[] } else { &self.growth.0 }
+    }
+}
+
+/// `cargo xtask bench`: builds in release, then runs the release xtask with the same
+/// options.
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    args.check()?;
     let root = repo_root();
     println!("Building the release binaries…");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
@@ -71,24 +125,12 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if !status.success() {
         bail!("the release build failed");
     }
-    let sizes: Vec<String> = args.sizes.iter().map(ToString::to_string).collect();
-    let status = Command::new(root.join("target/release/xtask"))
+    // Everything after `bench` on this command line, as given (already parsed once here).
+    let options = std::env::args_os().skip_while(|a| a != "bench").skip(1);
+    let status = Command::new(target_dir(&root).join("release/xtask"))
         .current_dir(&root)
-        .args([
-            "bench-run",
-            "--sizes",
-            &sizes.join(","),
-            "--runs",
-            &args.runs.to_string(),
-        ])
-        .args([
-            "--batch",
-            &args.batch.to_string(),
-            "--change",
-            &args.change.to_string(),
-            "--other-clients",
-            &args.other_clients.to_string(),
-        ])
+        .arg("bench-run")
+        .args(options)
         .status()
         .context("cannot run the release xtask")?;
     if !status.success() {
@@ -103,350 +145,237 @@ fn repo_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-#[derive(Debug, Clone, Serialize)]
-struct Stat {
-    median: f64,
-    min: f64,
-    max: f64,
+/// Cargo's target directory: `CARGO_TARGET_DIR`, else the workspace's `target`.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-fn stat(values: &[f64]) -> Stat {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let median = if v.is_empty() { 0.0 } else { v[v.len() / 2] };
-    Stat {
-        median,
-        min: v.first().copied().unwrap_or(0.0),
-        max: v.last().copied().unwrap_or(0.0),
+/// Where the Search/List timings run: on the largest pre-loaded table, a growth point's
+/// when it is as large as the sizes' pre-load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueriesOn {
+    Size(usize),
+    GrowthPoint(usize),
+    Nowhere,
+}
+
+impl QueriesOn {
+    fn choose(args: &BenchArgs) -> Self {
+        let growth = args
+            .growth_points()
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (Self::GrowthPoint(i), n));
+        let sizes = args
+            .sizes
+            .len()
+            .checked_sub(1)
+            .map(|last| (Self::Size(last), args.other_clients));
+        // The first of the largest.
+        growth
+            .chain(sizes)
+            .filter(|&(_, n)| n > 0)
+            .fold(None, |best: Option<(Self, usize)>, (on, n)| match best {
+                Some((_, m)) if m >= n => best,
+                _ => Some((on, n)),
+            })
+            .map_or(Self::Nowhere, |(on, _)| on)
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct Scenario {
-    name: &'static str,
-    /// `SyncProspects` wall time, seconds.
-    sync: Stat,
-    /// From the call until client-core applied every create and update, seconds.
-    end_to_end: Stat,
-    /// Prospects per second, end to end (median).
-    prospects_per_second: f64,
-    /// The floor of this scenario, seconds (median).
-    floor: f64,
-    /// end_to_end / floor (medians).
-    ratio: f64,
-    /// created, updated, skipped, failed of the last run.
-    counts: [i32; 4],
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct Floor {
-    fetch_parse: Stat,
-    copy_all: Stat,
-    publish_all: Stat,
-    copy_changed: Stat,
-    publish_changed: Stat,
-    body_bytes: u64,
-    message_bytes: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct SizeResult {
-    prospects: usize,
-    /// Clients of other organisations in crm_core before the runs.
-    other_clients: usize,
-    batch_size: u16,
-    scenarios: Vec<Scenario>,
-    floor: Floor,
-    peak_rss_mb_sync_service: f64,
-    peak_rss_mb_client_core: f64,
 }
 
 /// The release side: everything measured here.
 pub(crate) async fn run_release(args: BenchArgs) -> anyhow::Result<()> {
+    args.check()?;
     let nats = prerequisites().await?;
-    let root = repo_root();
-    let out = root.join("target/bench");
-    std::fs::create_dir_all(&out)?;
-    let mut results = Vec::new();
-    for &size in &args.sizes {
-        println!("\n== {size} prospects ==");
-        results.push(bench_size(&root, &out, &nats, size, &args).await?);
+    let target = target_dir(&repo_root());
+    let out = target.join("bench");
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let bin = target.join("release");
+    let queries_on = QueriesOn::choose(&args);
+    let mut queries = None;
+    let mut sizes = Vec::new();
+    for (index, &size) in args.sizes.iter().enumerate() {
+        println!(
+            "\n== {size} prospects, {} clients of other organisations ==",
+            args.other_clients
+        );
+        let options = RigOptions {
+            bin: &bin,
+            out: &out,
+            prospects: size,
+            other_clients: args.other_clients,
+            batch: args.batch,
+            label: size.to_string(),
+        };
+        let with_queries = queries_on == QueriesOn::Size(index);
+        let measured = measure(&nats, &options, with_queries, async |rig: &Rig| {
+            bench_size(rig, &nats, size, &args).await
+        })
+        .await?;
+        queries = measured.queries.or(queries);
+        sizes.push(measured.value.into_result(size, &args, measured.conditions));
     }
-    let json = serde_json::to_string_pretty(&results)?;
-    std::fs::write(out.join("results.json"), json)?;
-    print_table(&results);
-    println!("\nResults written to target/bench/results.json");
+    let mut growth = Vec::new();
+    for (index, &other_clients) in args.growth_points().iter().enumerate() {
+        let size = args.growth_size;
+        println!(
+            "\n== growth check: {size} prospects, {other_clients} clients of other organisations =="
+        );
+        let options = RigOptions {
+            bin: &bin,
+            out: &out,
+            prospects: size,
+            other_clients,
+            batch: args.batch,
+            label: format!("growth-{size}-{other_clients}"),
+        };
+        let with_queries = queries_on == QueriesOn::GrowthPoint(index);
+        let measured = measure(&nats, &options, with_queries, async |rig: &Rig| {
+            let runs = scenarios(rig, size, &args, None).await?;
+            runs.into_iter().next().context("no initial sync")
+        })
+        .await?;
+        queries = measured.queries.or(queries);
+        growth.push(GrowthPoint {
+            other_clients,
+            initial: stat(&measured.value.e2e),
+            first_import: FirstImport::of(&measured.value.e2e),
+            conditions: measured.conditions,
+        });
+    }
+    let report = Report {
+        runs: args.runs,
+        batch_size: args.batch,
+        change: args.change,
+        sizes,
+        growth: (!growth.is_empty()).then(|| Growth::new(args.growth_size, growth)),
+        queries,
+    };
+    let json = serde_json::to_string_pretty(&report)?;
+    let path = out.join("results.json");
+    std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    report.print();
+    println!("\nResults written to {}", path.display());
     Ok(())
 }
 
-struct Processes {
-    children: Vec<(&'static str, Child)>,
+/// What [`measure`] returns.
+struct Measured<T> {
+    value: T,
+    conditions: Conditions,
+    queries: Option<QueryTimings>,
 }
 
-impl Processes {
-    fn pid(&self, name: &str) -> Option<u32> {
-        self.children
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, c)| c.id())
-    }
-
-    fn stop(mut self) {
-        for (_, child) in &mut self.children {
-            let _sent = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-        }
-        for (name, child) in &mut self.children {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                match child.try_wait() {
-                    Ok(Some(_)) => break,
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(50))
-                    }
-                    _ => {
-                        println!("   {name} did not stop in time; killed");
-                        let _killed = child.kill();
-                        break;
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn peak_rss_mb(pid: Option<u32>) -> f64 {
-    let Some(pid) = pid else { return 0.0 };
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-async fn wait_ready(url: &str) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Ok(r) = http.get(url).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("{url} not ready after 120 s")
-}
-
-#[allow(clippy::too_many_lines)]
-async fn bench_size(
-    root: &Path,
-    out: &Path,
+/// Starts a rig, runs `body` against it, then, when asked, the Search/List timings, and
+/// stops it (also on failure).
+async fn measure<T>(
     nats: &async_nats::Client,
-    size: usize,
-    args: &BenchArgs,
-) -> anyhow::Result<SizeResult> {
-    let bin = root.join("target/release");
-    let tag = Uuid::new_v4().simple().to_string()[..10].to_owned();
-    // Fresh databases for each size, on the server of the usual URLs: every run starts from
-    // the same state, whatever earlier runs or demos left in crm_core.
-    let core_url = scratch_url(
-        &database_url(crm_db::Database::Core),
-        &format!("bench_core_{tag}"),
-    )?;
-    let commercial_url = scratch_url(
-        &database_url(crm_db::Database::Commercial),
-        &format!("bench_commercial_{tag}"),
-    )?;
-    for (url, db) in [
-        (&core_url, crm_db::Database::Core),
-        (&commercial_url, crm_db::Database::Commercial),
-    ] {
-        crm_db::ensure_database(url).await?;
-        crm_db::run_pending(url, db).await?;
-    }
-    preload_other_clients(&core_url, args.other_clients).await?;
-    let token = "bench-token";
-    let (sim_port, core_grpc, core_http, sync_grpc, sync_http) = (
-        free_port()?,
-        free_port()?,
-        free_port()?,
-        free_port()?,
-        free_port()?,
-    );
-    let sim_url = format!("http://127.0.0.1:{sim_port}");
-    let log = |name: &str| -> anyhow::Result<Stdio> {
-        Ok(Stdio::from(std::fs::File::create(
-            out.join(format!("{name}-{size}.log")),
-        )?))
-    };
-    let mut key = [0u8; 32];
-    key[..16].copy_from_slice(Uuid::new_v4().as_bytes());
-    key[16..].copy_from_slice(Uuid::new_v4().as_bytes());
-    // The services check callers as in production; the bench signs its own tokens.
-    let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key);
-    let prefix = format!("bench-{tag}");
-    let stream = format!("BENCH_{tag}");
-
-    let mut children = Vec::new();
-    children.push((
-        "winleadplus-sim",
-        Command::new(bin.join("winleadplus-sim"))
-            .env("SIM_ADDR", format!("127.0.0.1:{sim_port}"))
-            .env("SIM_TOKEN", token)
-            .env("SIM_GENERATE", size.to_string())
-            .env("SIM_SEED", "42")
-            .env("LOG_FORMAT", "json")
-            .stdout(Stdio::null())
-            .stderr(log("winleadplus-sim")?)
-            .spawn()
-            .context("cannot start winleadplus-sim")?,
-    ));
-    children.push((
-        "client-core",
-        Command::new(bin.join("client-core"))
-            .env("CORE_GRPC_ADDR", format!("127.0.0.1:{core_grpc}"))
-            .env("CORE_HTTP_ADDR", format!("127.0.0.1:{core_http}"))
-            .env("CORE_DATABASE_URL", &core_url)
-            .env("NATS_URL", nats_args()?.url)
-            .env("NATS_SUBJECT_PREFIX", &prefix)
-            .env("CORE_STREAM", &stream)
-            .env("AUTH_JWT_SECRET", &secret)
-            .env("LOG_FORMAT", "json")
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),
-            )
-            .stdout(Stdio::null())
-            .stderr(log("client-core")?)
-            .spawn()
-            .context("cannot start client-core")?,
-    ));
-    children.push((
-        "sync-service",
-        Command::new(bin.join("sync-service"))
-            .env("SYNC_GRPC_ADDR", format!("127.0.0.1:{sync_grpc}"))
-            .env("SYNC_HTTP_ADDR", format!("127.0.0.1:{sync_http}"))
-            .env("COMMERCIAL_DATABASE_URL", &commercial_url)
-            .env("NATS_URL", nats_args()?.url)
-            .env("NATS_SUBJECT_PREFIX", &prefix)
-            .env("WINLEADPLUS_API_URL", format!("{sim_url}/api/prospects"))
-            // The simulator speaks http on loopback.
-            .env("WINLEADPLUS_ALLOW_HTTP_HOSTS", "127.0.0.1")
-            .env("TOKEN_ENCRYPTION_KEY", &key)
-            .env("AUTH_JWT_SECRET", &secret)
-            .env("SYNC_SCHEDULER_ENABLED", "false")
-            .env("SYNC_BATCH_SIZE", args.batch.to_string())
-            .env("LOG_FORMAT", "json")
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),
-            )
-            .stdout(Stdio::null())
-            .stderr(log("sync-service")?)
-            .spawn()
-            .context("cannot start sync-service")?,
-    ));
-    let processes = Processes { children };
+    options: &RigOptions<'_>,
+    with_queries: bool,
+    body: impl AsyncFnOnce(&Rig) -> anyhow::Result<T>,
+) -> anyhow::Result<Measured<T>> {
+    let load_before = load_average();
+    let rig = Rig::start(nats, options).await?;
     let result = async {
-        wait_ready(&format!("{sim_url}/healthz")).await?;
-        wait_ready(&format!("http://127.0.0.1:{core_http}/readyz")).await?;
-        wait_ready(&format!("http://127.0.0.1:{sync_http}/readyz")).await?;
-        let channel = Channel::from_shared(format!("http://127.0.0.1:{sync_grpc}"))?
-            .connect()
-            .await?;
-        // One organisation per run, all in the bench caller's token.
-        let organisations: Vec<Uuid> = (0..args.runs).map(|_| Uuid::new_v4()).collect();
-        let bearer = Bearer::new(&hs256_token(
-            &secret,
-            "xtask-bench",
-            &organisations,
-            Duration::from_secs(24 * 3600),
-        )?)?;
-        let sync = WinLeadPlusSyncServiceClient::with_interceptor(channel, bearer)
-            .max_decoding_message_size(64 * 1024 * 1024);
-        let core_metrics = format!("http://127.0.0.1:{core_http}/metrics");
-        let scenarios = scenarios(
-            &sync,
-            &organisations,
-            &sim_url,
-            token,
-            &core_metrics,
-            size,
-            args,
-        )
-        .await?;
-        let floor = floor(
-            nats,
-            &sim_url,
-            token,
-            &core_url,
-            size,
-            args.change,
-            args.runs,
-        )
-        .await?;
-        Ok::<_, anyhow::Error>((scenarios, floor))
+        let value = body(&rig).await?;
+        let queries = if with_queries {
+            println!("   Search/List timings");
+            Some(queries::time_queries(&rig, options.other_clients).await?)
+        } else {
+            None
+        };
+        Ok::<_, anyhow::Error>((value, queries))
     }
     .await;
-    eprintln!("   stopping the processes");
-    let rss_sync = peak_rss_mb(processes.pid("sync-service"));
-    let rss_core = peak_rss_mb(processes.pid("client-core"));
-    processes.stop();
-    let js = async_nats::jetstream::new(nats.clone());
-    let _deleted = tokio::time::timeout(Duration::from_secs(10), js.delete_stream(&stream)).await;
-    for url in [&core_url, &commercial_url] {
-        if let Err(e) = drop_database(url).await {
-            println!(
-                "   cannot drop {}: {e:#}",
-                service_kit::urls::mask_credentials(url)
-            );
-        }
-    }
-    let (runs, floor) = result?;
-
-    let floor_initial = floor.fetch_parse.median + floor.copy_all.median + floor.publish_all.median;
-    let floor_unchanged = floor.fetch_parse.median;
-    let floor_changed =
-        floor.fetch_parse.median + floor.copy_changed.median + floor.publish_changed.median;
-    let scenarios = runs
-        .into_iter()
-        .zip([floor_initial, floor_unchanged, floor_changed])
-        .map(|(r, floor)| {
-            let e2e = stat(&r.e2e);
-            Scenario {
-                name: r.name,
-                sync: stat(&r.sync),
-                prospects_per_second: size as f64 / e2e.median.max(1e-9),
-                ratio: e2e.median / floor.max(1e-9),
-                end_to_end: e2e,
-                floor,
-                counts: r.counts,
-            }
-        })
-        .collect();
-    Ok(SizeResult {
-        prospects: size,
-        other_clients: args.other_clients,
-        batch_size: args.batch,
-        scenarios,
-        floor,
-        peak_rss_mb_sync_service: rss_sync,
-        peak_rss_mb_client_core: rss_core,
+    let load_after = load_average();
+    let preload_secs = rig.preload_secs;
+    let rss = rig.stop().await;
+    println!("   load average (1 min): {load_before:.2} before, {load_after:.2} after");
+    let (value, queries) = result?;
+    Ok(Measured {
+        value,
+        conditions: Conditions {
+            preload_secs,
+            load_average: [load_before, load_after],
+            rss: Rss::checked(options.prospects, rss.sync_service, rss.client_core),
+        },
+        queries,
     })
 }
 
+/// The 1-minute load average of the machine (0 when unknown).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+/// The runs and the floor of one size.
+struct SizeRuns {
+    runs: Vec<Runs>,
+    floor: Floor,
+}
+
+async fn bench_size(
+    rig: &Rig,
+    nats: &async_nats::Client,
+    size: usize,
+    args: &BenchArgs,
+) -> anyhow::Result<SizeRuns> {
+    let runs = scenarios(rig, size, args, Some(args.change)).await?;
+    let floor = floor(
+        nats,
+        &rig.sim_url,
+        SIM_TOKEN,
+        &rig.core_url,
+        size,
+        args.change,
+        args.runs,
+    )
+    .await?;
+    Ok(SizeRuns { runs, floor })
+}
+
+impl SizeRuns {
+    fn into_result(self, size: usize, args: &BenchArgs, conditions: Conditions) -> SizeResult {
+        let floor = &self.floor;
+        let floor_initial =
+            floor.fetch_parse.median + floor.copy_all.median + floor.publish_all.median;
+        let floor_unchanged = floor.fetch_parse.median;
+        let floor_changed =
+            floor.fetch_parse.median + floor.copy_changed.median + floor.publish_changed.median;
+        let first_import = FirstImport::of(self.runs.first().map_or(&[][..], |r| &r.e2e));
+        let scenarios = self
+            .runs
+            .into_iter()
+            .zip([floor_initial, floor_unchanged, floor_changed])
+            .enumerate()
+            .map(|(index, (r, floor))| {
+                Scenario::new(
+                    index,
+                    r.name,
+                    size,
+                    stat(&r.sync),
+                    stat(&r.e2e),
+                    floor,
+                    r.counts,
+                )
+            })
+            .collect();
+        SizeResult {
+            prospects: size,
+            other_clients: args.other_clients,
+            batch_size: args.batch,
+            scenarios,
+            first_import,
+            floor: self.floor,
+            conditions,
+        }
+    }
+}
+
+/// The times of one scenario, in run order.
 struct Runs {
     name: &'static str,
     sync: Vec<f64>,
@@ -454,36 +383,49 @@ struct Runs {
     counts: [i32; 4],
 }
 
+impl Runs {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            sync: vec![],
+            e2e: vec![],
+            counts: [0; 4],
+        }
+    }
+
+    /// A run whose end to end is the call's wall time.
+    fn push(&mut self, secs: f64, log: &WinLeadPlusSyncLog) {
+        self.sync.push(secs);
+        self.e2e.push(secs);
+        self.counts = counts(log);
+    }
+}
+
+/// `--runs` times, each in a fresh organisation: the initial sync, then, with `change`, the
+/// unchanged re-sync and the re-sync after that share changed.
 async fn scenarios(
-    sync: &WinLeadPlusSyncServiceClient<Authorized>,
-    organisations: &[Uuid],
-    sim_url: &str,
-    token: &str,
-    core_metrics: &str,
+    rig: &Rig,
     size: usize,
     args: &BenchArgs,
+    change: Option<f64>,
 ) -> anyhow::Result<Vec<Runs>> {
+    // One organisation per run, all in the bench caller's token.
+    let organisations: Vec<Uuid> = (0..args.runs).map(|_| Uuid::new_v4()).collect();
+    let sync = rig.sync_client(&organisations).await?;
+    let sim_url = &rig.sim_url;
+    let core_metrics = rig.core_metrics_url();
     let http = reqwest::Client::new();
-    let mut initial = Runs {
-        name: "initial sync",
-        sync: vec![],
-        e2e: vec![],
-        counts: [0; 4],
-    };
-    let mut unchanged = Runs {
-        name: "re-sync, unchanged",
-        sync: vec![],
-        e2e: vec![],
-        counts: [0; 4],
-    };
-    let mut changed = Runs {
-        name: "re-sync, 10% changed",
-        sync: vec![],
-        e2e: vec![],
-        counts: [0; 4],
-    };
+    let mut initial = Runs::new("initial sync");
+    let mut unchanged = Runs::new("re-sync, unchanged");
+    let mut changed = Runs::new("re-sync, 10% changed");
     let applied = || async {
-        let text = http.get(core_metrics).send().await?.text().await?;
+        let text = http
+            .get(&core_metrics)
+            .send()
+            .await
+            .context("client-core's metrics")?
+            .text()
+            .await?;
         Ok::<u64, anyhow::Error>(metric(
             &text,
             r#"core_events_total{kind="update",outcome="applied"}"#,
@@ -494,33 +436,34 @@ async fn scenarios(
             .save_config(UpdateWinLeadPlusConfigRequest {
                 organisation_id: Some(org.to_string()),
                 api_endpoint: Some(format!("{sim_url}/api/prospects")),
-                api_token: Some(token.to_owned()),
+                api_token: Some(SIM_TOKEN.to_owned()),
                 enabled: Some(true),
                 ..Default::default()
             })
-            .await?;
+            .await
+            .context("SaveConfig")?;
 
-        let (secs, log) = timed_sync(sync, org).await?;
+        let (secs, log) = timed_sync(&sync, org).await?;
         check(&log, size)?;
-        initial.sync.push(secs);
-        initial.e2e.push(secs);
-        initial.counts = counts(&log);
+        initial.push(secs, &log);
+        let Some(change) = change else {
+            println!("   run {}: initial {secs:.3} s", run + 1);
+            continue;
+        };
 
-        let (secs, log) = timed_sync(sync, org).await?;
+        let (secs, log) = timed_sync(&sync, org).await?;
         check(&log, size)?;
-        unchanged.sync.push(secs);
-        unchanged.e2e.push(secs);
-        unchanged.counts = counts(&log);
+        unchanged.push(secs, &log);
 
         let seed = 1000 + run as u64;
         http.post(format!("{sim_url}/admin/mutate"))
-            .json(&serde_json::json!({"fraction": args.change, "seed": seed}))
+            .json(&serde_json::json!({"fraction": change, "seed": seed}))
             .send()
             .await?
             .error_for_status()?;
         let before = applied().await?;
         let started = Instant::now();
-        let (secs, log) = timed_sync(sync, org).await?;
+        let (secs, log) = timed_sync(&sync, org).await?;
         check(&log, size)?;
         let wanted = before + u64::try_from(log.updated).unwrap_or(0);
         let deadline = Instant::now() + Duration::from_secs(300);
@@ -542,7 +485,11 @@ async fn scenarios(
             changed.e2e[run]
         );
     }
-    Ok(vec![initial, unchanged, changed])
+    Ok(if change.is_some() {
+        vec![initial, unchanged, changed]
+    } else {
+        vec![initial]
+    })
 }
 
 async fn timed_sync(
@@ -689,72 +636,6 @@ async fn floor(
     })
 }
 
-/// The same server and credentials as `url`, another database.
-/// Organisations the pre-loaded clients belong to.
-const OTHER_ORGANISATIONS: usize = 50;
-
-/// Writes `count` clients of [`OTHER_ORGANISATIONS`] other organisations into crm_core by
-/// SQL, most imported from WinLeadPlus and some entered by hand (the manual ones feed the
-/// linking rule's index), then analyses the table as a long-running database would be.
-async fn preload_other_clients(core_url: &str, count: usize) -> anyhow::Result<()> {
-    if count == 0 {
-        return Ok(());
-    }
-    let started = Instant::now();
-    let (client, connection) = tokio_postgres::connect(core_url, tokio_postgres::NoTls)
-        .await
-        .context("cannot connect to the bench's crm_core")?;
-    let connection = tokio::spawn(connection);
-    let organisations: Vec<String> = (0..OTHER_ORGANISATIONS)
-        .map(|_| format!("'{}'", Uuid::new_v4()))
-        .collect();
-    let count = i64::try_from(count).context("--other-clients is too large")?;
-    // In slices, so that a million rows do not make one huge transaction.
-    let slice: i64 = 100_000;
-    let mut from = 1;
-    while from <= count {
-        let to = (from + slice - 1).min(count);
-        client
-            .batch_execute(&format!(
-                "INSERT INTO clientbases (organisation_id, type_client, nom, prenom, telephone,                    telephone_normalized, email, statut, source, external_source, external_id,                    canal_acquisition, iban, numss, source_version)                  SELECT (ARRAY[{orgs}]::uuid[])[1 + i % {n}], 'PARTICULIER',                    'Nom' || (i % 9973), 'Prenom' || (i % 997),                    '06' || lpad((i % 100000000)::text, 8, '0'),                    '+336' || lpad((i % 100000000)::text, 8, '0'),                    'client' || i || '@example.fr', 'ACTIF',                    CASE WHEN i % 10 = 0 THEN NULL ELSE 'WinLeadPlus' END,                    CASE WHEN i % 10 = 0 THEN NULL ELSE 'WinLeadPlus' END,                    CASE WHEN i % 10 = 0 THEN NULL ELSE (1000000 + i)::text END,                    'winleadplus:' || i, 'FR7630006000011234567890189', '184127512345678', 1                  FROM generate_series({from}, {to}) AS i",
-                orgs = organisations.join(","),
-                n = OTHER_ORGANISATIONS,
-            ))
-            .await
-            .context("cannot pre-load the other organisations' clients")?;
-        from = to + 1;
-    }
-    client.batch_execute("ANALYZE clientbases").await?;
-    drop(client);
-    let _closed = connection.await;
-    println!(
-        "   crm_core pre-loaded with {count} clients of {OTHER_ORGANISATIONS} other organisations in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
-}
-
-fn scratch_url(url: &str, name: &str) -> anyhow::Result<String> {
-    let mut parsed = url::Url::parse(url)
-        .with_context(|| format!("not a URL: {}", service_kit::urls::mask_credentials(url)))?;
-    parsed.set_path(&format!("/{name}"));
-    Ok(parsed.to_string())
-}
-
-/// Drops a scratch database (connected to the server's `postgres` database).
-async fn drop_database(url: &str) -> anyhow::Result<()> {
-    let parsed = url::Url::parse(url)?;
-    let name = parsed.path().trim_start_matches('/').to_owned();
-    let admin = scratch_url(url, "postgres")?;
-    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await?;
-    let task = tokio::spawn(connection);
-    client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    task.abort();
-    Ok(())
-}
-
 fn copy_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('\t', "\\t")
@@ -816,42 +697,57 @@ async fn publish(
     Ok(started.elapsed().as_secs_f64())
 }
 
-fn print_table(results: &[SizeResult]) {
-    if let Some(first) = results.first() {
-        println!(
-            "\ncrm_core held {} clients of {OTHER_ORGANISATIONS} other organisations before the runs.",
-            first.other_clients
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn args(line: &[&str]) -> BenchArgs {
+        Cli::try_parse_from(std::iter::once("bench").chain(line.iter().copied()))
+            .unwrap()
+            .bench
+    }
+
+    #[test]
+    fn the_growth_points_default_to_the_issues_and_can_be_skipped() {
+        assert_eq!(args(&[]).growth_points(), [0, 100_000, 1_000_000]);
+        assert_eq!(args(&["--growth", "0, 20000"]).growth_points(), [0, 20_000]);
+        assert!(args(&["--growth", ""]).growth_points().is_empty());
+        assert!(args(&["--no-growth"]).growth_points().is_empty());
+        assert!(Cli::try_parse_from(["bench", "--growth", "0,x"]).is_err());
+    }
+
+    #[test]
+    fn search_and_list_run_on_the_largest_preload_a_growth_points_on_a_tie() {
+        let on = |line: &[&str]| QueriesOn::choose(&args(line));
+        assert_eq!(on(&[]), QueriesOn::GrowthPoint(2));
+        assert_eq!(on(&["--growth", ""]), QueriesOn::Size(1));
+        assert_eq!(on(&["--no-growth", "--sizes", "2000"]), QueriesOn::Size(0));
+        assert_eq!(
+            on(&["--other-clients", "10000", "--growth", "0,20000"]),
+            QueriesOn::GrowthPoint(1)
+        );
+        assert_eq!(
+            on(&["--growth", "100000,100000"]),
+            QueriesOn::GrowthPoint(0)
+        );
+        assert_eq!(
+            on(&["--other-clients", "0", "--growth", "0"]),
+            QueriesOn::Nowhere
         );
     }
-    println!(
-        "\n| prospects | scenario | sync (median, min–max) | end to end (median, min–max) | prospects/s | floor | e2e ÷ floor |"
-    );
-    println!("|---|---|---|---|---|---|---|");
-    for r in results {
-        for s in &r.scenarios {
-            println!(
-                "| {} | {} | {:.3} s ({:.3}–{:.3}) | {:.3} s ({:.3}–{:.3}) | {:.0} | {:.3} s | {:.2} |",
-                r.prospects,
-                s.name,
-                s.sync.median,
-                s.sync.min,
-                s.sync.max,
-                s.end_to_end.median,
-                s.end_to_end.min,
-                s.end_to_end.max,
-                s.prospects_per_second,
-                s.floor,
-                s.ratio
-            );
-        }
-        println!(
-            "| {} | peak RSS | sync-service {:.0} MB | client-core {:.0} MB | | floor parts: fetch+parse {:.3} s, COPY {:.3} s, publish {:.3} s | |",
-            r.prospects,
-            r.peak_rss_mb_sync_service,
-            r.peak_rss_mb_client_core,
-            r.floor.fetch_parse.median,
-            r.floor.copy_all.median,
-            r.floor.publish_all.median
-        );
+
+    #[test]
+    fn options_that_measure_nothing_are_refused() {
+        assert!(args(&["--runs", "0"]).check().is_err());
+        assert!(args(&["--sizes", "0"]).check().is_err());
+        assert!(args(&[]).check().is_ok());
     }
 }
