@@ -4,10 +4,10 @@
 //! organisations (`kill -9` or SIGTERM of either service, a WinLeadPlus error, a truncated
 //! or slow answer, or nothing), then syncs every organisation once more and runs the fault
 //! tests' checker, which must find the exact state. Round 0 is the first import and round 1
-//! changes data without a fault: the first round. The RSS of each service is printed at each
-//! check; the soak fails, at its end, if one was more than 10 % above its value after the
-//! first round (the larger of rounds 0 and 1) at any later check. A wrong state fails it at
-//! once. Uses the harness of `crates/fault-tests` (the databases are made by
+//! changes data without a fault: the first round. The RSS of each service is read 3 s after
+//! each check (at rest) and printed; the soak fails, at its end, if one was more than 10 %
+//! above its value after the first round (the larger of rounds 0 and 1) at any later check.
+//! A wrong state fails it at once. Uses the harness of `crates/fault-tests` (the databases are made by
 //! `crm_db::testing` on `TEST_DATABASE_URL`'s server, NATS is `NATS_URL`'s).
 
 #![allow(clippy::print_stdout, reason = "a command-line task reports on stdout")]
@@ -44,6 +44,9 @@ const ORGANISATIONS: usize = 5;
 
 /// How much a service's RSS may grow above its value after the first round.
 const RSS_GROWTH_LIMIT: f64 = 0.10;
+
+/// How long the services are left idle after a check before their RSS is read.
+const RSS_SETTLE: Duration = Duration::from_secs(3);
 
 /// The faults a round may inject.
 #[derive(Debug, Clone, Copy)]
@@ -171,6 +174,10 @@ async fn rounds(stack: &mut Stack, args: &SoakArgs) -> anyhow::Result<()> {
             .converge(&orgs)
             .await
             .with_context(|| format!("round {round} ({fault:?}): the state is not exact"))?;
+        // Memory at rest: the round's work is over, and the allocator has had time to give
+        // back what it freed (jemalloc's decay is 1 s). A reading taken while a service is
+        // still acknowledging or purging measures the round, not the process.
+        tokio::time::sleep(RSS_SETTLE).await;
         let rss_sync = stack
             .syncs
             .first()
