@@ -15,6 +15,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use uuid::Uuid;
 
+use super::report::sorted;
 use super::rig::{OTHER_ORGANISATIONS, Rig};
 use crate::stack::Authorized;
 
@@ -282,12 +283,6 @@ async fn one_call(
             Ok(total)
         }
     }
-}
-
-fn sorted(values: impl Iterator<Item = f64>) -> Vec<f64> {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    v
 }
 
 /// The nearest-rank percentile of sorted values (0 when empty).

@@ -30,13 +30,19 @@ pub(super) struct Stat {
 }
 
 pub(super) fn stat(values: &[f64]) -> Stat {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
+    let v = sorted(values.iter().copied());
     Stat {
         median: v.get(v.len() / 2).copied().unwrap_or(0.0),
         min: v.first().copied().unwrap_or(0.0),
         max: v.last().copied().unwrap_or(0.0),
     }
+}
+
+/// The values in ascending order.
+pub(super) fn sorted(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    v
 }
 
 /// Whether a scenario held its targets.

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use fault_tests::nats::free_port;
 use proto::tonic::transport::Channel;
 use proto::winleadplus::win_lead_plus_sync_service_client::WinLeadPlusSyncServiceClient;
 use service_kit::auth::mint::{Bearer, hs256_token};
@@ -303,12 +304,6 @@ impl Processes {
             }
         }
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 fn peak_rss_mb(pid: Option<u32>) -> f64 {
